@@ -1,0 +1,7 @@
+#pragma once
+
+#include <napi.h>
+
+namespace cs {
+Napi::Value Probe(const Napi::CallbackInfo& info);
+}

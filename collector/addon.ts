@@ -34,6 +34,7 @@ export interface NativeReceiverOptions {
   pidfsKeys?: boolean;
   commCacheSize?: number;
   commTtlMs?: number;
+  maxPinnedPidfds?: number;
 }
 
 export interface NativeCounters {
@@ -55,6 +56,7 @@ export interface NativeCounters {
   commMissing: number;
   procReads: number;
   recvErrors: number;
+  pinnedPidfds: number;
 }
 
 export interface NativeReceiver {

@@ -83,6 +83,8 @@ export interface ReceiverOptions {
   /** Per-process comm cache: entries, and how long a verified comm counts as fresh. */
   commCacheSize?: number;
   commTtlMs?: number;
+  /** pidfds kept open to known senders (each makes that sender's datagrams cheaper); 0 disables. */
+  maxPinnedPidfds?: number;
   /** Called with receive errors other than EAGAIN/EINTR, and with errors thrown by the handler. */
   onError?: (err: Error) => void;
 }
@@ -257,6 +259,7 @@ export class Receiver {
         nsPid: options.nsPid ?? true,
         commCacheSize: options.commCacheSize ?? 4096,
         commTtlMs: options.commTtlMs ?? 1000,
+        maxPinnedPidfds: options.maxPinnedPidfds ?? 1024,
       },
       (count) => this.dispatch(count),
       (err) => this.onError(err),

@@ -80,9 +80,9 @@ void CopyComm(Record* rec, const SenderEntry* e) {
 
 }  // namespace
 
-void Attribute(const AttributionConfig& cfg, SenderCache& cache, AttributionCounters& counters,
+bool Attribute(const AttributionConfig& cfg, SenderCache& cache, AttributionCounters& counters,
                int pidfd, Record* rec, uint64_t now_ms) {
-  if (cfg.method == Method::kNone) return;
+  if (cfg.method == Method::kNone) return false;
   uint64_t key = 0;
   if (pidfd >= 0 && cfg.pidfs_keys) {
     struct stat st;
@@ -127,7 +127,7 @@ void Attribute(const AttributionConfig& cfg, SenderCache& cache, AttributionCoun
       rec->cgroup_id = static_cast<double>(e->cgroup_id);
       rec->flags |= kFlagCgroup | kFlagCgroupProc | kFlagCgroupVerified;
     }
-    return;
+    return !reaped && pidfd >= 0 && cache.Pin(e, pidfd);
   }
 
   bool verifiable = pidfd >= 0;
@@ -156,7 +156,7 @@ void Attribute(const AttributionConfig& cfg, SenderCache& cache, AttributionCoun
       } else {
         counters.comm_missing++;
       }
-      return;
+      return false;
     }
     // Verified: the reads count only if the pidfd shows the sender was still not reaped after
     // them, so the pid could not have been recycled in between (KERNEL.md §6).
@@ -174,13 +174,13 @@ void Attribute(const AttributionConfig& cfg, SenderCache& cache, AttributionCoun
         CopyComm(rec, e);
         rec->flags |= kFlagCommVerified;
         counters.comm_verified++;
-        return;
+        return cache.Pin(e, pidfd);
       }
       if (n > 0) {  // no pidfs key (kernel < 6.9): verified but not cacheable
         StoreComm(rec->comm, comm, n);
         rec->flags |= kFlagCommVerified;
         counters.comm_verified++;
-        return;
+        return false;
       }
     }
   }
@@ -190,9 +190,10 @@ void Attribute(const AttributionConfig& cfg, SenderCache& cache, AttributionCoun
     CopyComm(rec, e);
     rec->flags |= kFlagCommCached;
     counters.comm_cached++;
-    return;
+    return false;
   }
   counters.comm_missing++;
+  return false;
 }
 
 }  // namespace cs

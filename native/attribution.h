@@ -71,8 +71,8 @@ struct AttributionCounters {
 };
 
 // Fills cgroup/comm/exit/key fields of rec from the credentials pid and the pidfd (-1 if none).
-// Does not close the pidfd.
-void Attribute(const AttributionConfig& config, SenderCache& cache, AttributionCounters& counters,
+// Returns true if the sender cache kept the pidfd (pinned); otherwise the caller closes it.
+bool Attribute(const AttributionConfig& config, SenderCache& cache, AttributionCounters& counters,
                int pidfd, Record* rec, uint64_t now_ms);
 
 }  // namespace cs

@@ -68,7 +68,9 @@ Napi::Function Receiver::Init(Napi::Env env) {
 Receiver::Receiver(const Napi::CallbackInfo& info)
     : Napi::ObjectWrap<Receiver>(info),
       cache_(info[0].IsObject() ? GetU32(info[0].As<Napi::Object>(), "commCacheSize", 4096) : 4096,
-             info[0].IsObject() ? GetU32(info[0].As<Napi::Object>(), "commTtlMs", 1000) : 1000) {
+             info[0].IsObject() ? GetU32(info[0].As<Napi::Object>(), "commTtlMs", 1000) : 1000,
+             info[0].IsObject() ? GetU32(info[0].As<Napi::Object>(), "maxPinnedPidfds", 1024) : 1024),
+      max_pinned_(info[0].IsObject() ? GetU32(info[0].As<Napi::Object>(), "maxPinnedPidfds", 1024) : 1024) {
   Napi::Env env = info.Env();
   if (!info[0].IsObject() || !info[1].IsFunction() || !info[2].IsFunction()) {
     throw MakeError(env, "Receiver(options, onBatch, onError): bad arguments", "EINVAL", EINVAL, nullptr, "");
@@ -146,6 +148,8 @@ int Receiver::ReceiveBatch() {
   if (n < 0) return (errno == EAGAIN || errno == EWOULDBLOCK) ? 0 : -errno;
   uint64_t now_ms = MonotonicMs();
   for (int i = 0; i < n; i++) ProcessMessage(i, now_ms);
+  // Release pinned pidfds of reaped senders; harder when the pin budget is spent.
+  cache_.Sweep(cache_.pinned() >= max_pinned_ ? 256 : 16);
   counters_.received += static_cast<uint64_t>(n);
   counters_.batches++;
   return n;
@@ -226,8 +230,8 @@ void Receiver::ProcessMessage(int i, uint64_t now_ms) {
     counters_.datagrams_with_fds++;
   }
   if (sock_.pass_pidfd && pidfd < 0 && (rec->flags & kFlagPidfdStale) == 0) counters_.no_pidfd++;
-  Attribute(attribution_, cache_, attribution_counters_, pidfd, rec, now_ms);
-  if (pidfd >= 0) close(pidfd);
+  bool kept = Attribute(attribution_, cache_, attribution_counters_, pidfd, rec, now_ms);
+  if (pidfd >= 0 && !kept) close(pidfd);
 }
 
 void Receiver::OnReadable(uv_poll_t* handle, int status, int /*events*/) {
@@ -338,6 +342,7 @@ void Receiver::CloseSocket() {
     close(sock_.fd);
     sock_.fd = -1;
   }
+  cache_.UnpinAll();
 }
 
 Napi::Value Receiver::Close(const Napi::CallbackInfo& info) {
@@ -367,6 +372,7 @@ Napi::Value Receiver::Counters(const Napi::CallbackInfo& info) {
   set("commCached", attribution_counters_.comm_cached);
   set("commMissing", attribution_counters_.comm_missing);
   set("procReads", attribution_counters_.proc_reads);
+  set("pinnedPidfds", cache_.pinned());
   set("recvErrors", counters_.recv_errors);
   return o;
 }

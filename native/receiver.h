@@ -45,6 +45,7 @@ class Receiver : public Napi::ObjectWrap<Receiver> {
   AttributionConfig attribution_;
   AttributionCounters attribution_counters_;
   SenderCache cache_;
+  uint32_t max_pinned_;
 
   uint32_t batch_size_;
   uint32_t slot_bytes_;

@@ -1,6 +1,9 @@
 #include "sender-cache.h"
 
 #include <cstring>
+#include <unistd.h>
+
+#include "kernel.h"
 
 namespace cs {
 
@@ -14,8 +17,41 @@ uint32_t RoundUpPow2(uint32_t v) {
 }
 }  // namespace
 
-SenderCache::SenderCache(uint32_t capacity, uint32_t ttl_ms)
-    : table_(RoundUpPow2(capacity)), mask_(RoundUpPow2(capacity) - 1), ttl_ms_(ttl_ms) {}
+SenderCache::SenderCache(uint32_t capacity, uint32_t ttl_ms, uint32_t max_pinned)
+    : table_(RoundUpPow2(capacity)), mask_(RoundUpPow2(capacity) - 1), ttl_ms_(ttl_ms), max_pinned_(max_pinned) {
+  for (SenderEntry& e : table_) e.pinned_fd = -1;
+}
+
+SenderCache::~SenderCache() { UnpinAll(); }
+
+void SenderCache::UnpinAll() {
+  if (pinned_ == 0) return;
+  for (SenderEntry& e : table_) Unpin(&e);
+}
+
+void SenderCache::Unpin(SenderEntry* e) {
+  if (e->pinned_fd >= 0) {
+    close(e->pinned_fd);
+    e->pinned_fd = -1;
+    pinned_--;
+  }
+}
+
+bool SenderCache::Pin(SenderEntry* e, int pidfd) {
+  if (e->pinned_fd >= 0 || pinned_ >= max_pinned_) return false;
+  e->pinned_fd = pidfd;
+  pinned_++;
+  return true;
+}
+
+void SenderCache::Sweep(uint32_t count) {
+  if (pinned_ == 0) return;
+  for (uint32_t i = 0; i < count; i++) {
+    SenderEntry* e = &table_[sweep_cursor_];
+    sweep_cursor_ = (sweep_cursor_ + 1) & mask_;
+    if (e->pinned_fd >= 0 && PidfdReaped(e->pinned_fd)) Unpin(e);
+  }
+}
 
 uint32_t SenderCache::Slot(uint64_t key) const {
   // pidfs inodes are sequential: a multiplicative hash spreads neighbours across the table.
@@ -42,7 +78,9 @@ SenderEntry* SenderCache::Put(uint64_t key, uint64_t now_ms) {
     }
     if (victim == nullptr || e->expires_ms < victim->expires_ms) victim = e;
   }
+  Unpin(victim);
   std::memset(victim, 0, sizeof(*victim));
+  victim->pinned_fd = -1;
   victim->key = key;
   victim->expires_ms = now_ms + ttl_ms_;
   victim->nspid = -1;

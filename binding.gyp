@@ -5,9 +5,11 @@
       "sources": [
         "native/addon.cc",
         "native/attribution.cc",
+        "native/cgroup.cc",
         "native/errors.cc",
         "native/kernel.cc",
         "native/probe.cc",
+        "native/process-extras.cc",
         "native/receiver.cc",
         "native/sender-cache.cc",
         "native/socket.cc"
@@ -22,8 +24,10 @@
           "sources!": [
             "native/addon.cc",
             "native/attribution.cc",
+            "native/cgroup.cc",
             "native/kernel.cc",
             "native/probe.cc",
+            "native/process-extras.cc",
             "native/receiver.cc",
             "native/sender-cache.cc",
             "native/socket.cc"

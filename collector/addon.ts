@@ -35,6 +35,7 @@ export interface NativeReceiverOptions {
   commCacheSize?: number;
   commTtlMs?: number;
   maxPinnedPidfds?: number;
+  extras?: boolean;
 }
 
 export interface NativeCounters {
@@ -79,6 +80,8 @@ export interface NativeReceiver {
   shutdownRead(): void;
   close(): void;
   counters(): NativeCounters;
+  /** Verified exe and cmdline of a sender, by process key (only with `extras`). */
+  processExtras(processKey: number): { exe: string; cmdline: string } | null;
 }
 
 /** What the kernel offers, found by trying each feature (KERNEL.md §10). */
@@ -96,6 +99,8 @@ export interface KernelFeatures {
 interface Addon {
   setErrorClass(ctor: typeof NativeError): void;
   probe(): KernelFeatures;
+  /** The absolute path of a live cgroup by id (open_by_handle_at), or an errno name. */
+  cgroupPathById(mountPath: string, id: number): string;
   Receiver: new (
     options: NativeReceiverOptions,
     onBatch: (count: number) => void,
@@ -143,6 +148,7 @@ export const FLAGS = {
   timestamp: 1 << 13,
   nsPid: 1 << 14,
   getInfoRetried: 1 << 15,
+  extras: 1 << 16,
 } as const;
 
 /** The package root: where package.json and build/ are, from source (tests) or from dist/. */
@@ -198,4 +204,10 @@ export function loadAddon(): Addon {
   addon.setErrorClass(NativeError);
   loaded = addon;
   return addon;
+}
+
+/** The absolute path of a live cgroup by id (open_by_handle_at), or null when the kernel says no. */
+export function cgroupPathById(mount: string, id: number): string | null {
+  const r = loadAddon().cgroupPathById(mount, id);
+  return r.startsWith('/') ? r : null;
 }

@@ -85,6 +85,8 @@ export interface ReceiverOptions {
   commTtlMs?: number;
   /** pidfds kept open to known senders (each makes that sender's datagrams cheaper); 0 disables. */
   maxPinnedPidfds?: number;
+  /** Also read each new sender's exe and cmdline, by the same verified method as comm. Off by default. */
+  extras?: boolean;
   /** Called with receive errors other than EAGAIN/EINTR, and with errors thrown by the handler. */
   onError?: (err: Error) => void;
 }
@@ -188,6 +190,10 @@ export class Batch {
   commProvenance(i: number): CommProvenance {
     return commProvenance(this.flags(i));
   }
+  /** Whether verified exe/cmdline exist for this sender (Receiver.processExtras). */
+  hasExtras(i: number): boolean {
+    return (this.flags(i) & FLAGS.extras) !== 0;
+  }
 }
 
 export function cgroupProvenance(flags: number): CgroupProvenance {
@@ -260,6 +266,7 @@ export class Receiver {
         commCacheSize: options.commCacheSize ?? 4096,
         commTtlMs: options.commTtlMs ?? 1000,
         maxPinnedPidfds: options.maxPinnedPidfds ?? 1024,
+        extras: options.extras ?? false,
       },
       (count) => this.dispatch(count),
       (err) => this.onError(err),
@@ -322,6 +329,11 @@ export class Receiver {
   drain(maxBatches = 4096): number {
     if (this.state === 'closed') return 0;
     return this.native.drain(maxBatches);
+  }
+
+  /** Verified exe and cmdline of the sender with this process key, when `extras` is on. */
+  processExtras(processKey: number): { exe: string; cmdline: string } | null {
+    return this.native.processExtras(processKey);
   }
 
   counters(): ReceiverCounters {

@@ -2,6 +2,7 @@
 #include <napi.h>
 
 #include "attribution.h"
+#include "cgroup.h"
 #include "errors.h"
 #include "probe.h"
 #include "receiver.h"
@@ -58,6 +59,7 @@ Napi::Object Flags(Napi::Env env) {
   set("timestamp", kFlagTimestamp);
   set("nsPid", kFlagNsPid);
   set("getInfoRetried", kFlagGetInfoRetried);
+  set("extras", kFlagExtras);
   return o;
 }
 
@@ -65,6 +67,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   env.SetInstanceData<AddonData>(new AddonData());
   exports.Set("setErrorClass", Napi::Function::New(env, SetErrorClass, "setErrorClass"));
   exports.Set("probe", Napi::Function::New(env, Probe, "probe"));
+  exports.Set("cgroupPathById", Napi::Function::New(env, CgroupPathById, "cgroupPathById"));
   exports.Set("Receiver", Receiver::Init(env));
   exports.Set("layout", Layout(env));
   exports.Set("flags", Flags(env));

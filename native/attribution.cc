@@ -80,8 +80,8 @@ void CopyComm(Record* rec, const SenderEntry* e) {
 
 }  // namespace
 
-bool Attribute(const AttributionConfig& cfg, SenderCache& cache, AttributionCounters& counters,
-               int pidfd, Record* rec, uint64_t now_ms) {
+bool Attribute(const AttributionConfig& cfg, SenderCache& cache, ProcessExtras& extras,
+               AttributionCounters& counters, int pidfd, Record* rec, uint64_t now_ms) {
   if (cfg.method == Method::kNone) return false;
   uint64_t key = 0;
   if (pidfd >= 0 && cfg.pidfs_keys) {
@@ -118,6 +118,7 @@ bool Attribute(const AttributionConfig& cfg, SenderCache& cache, AttributionCoun
     }
   }
 
+  if (cfg.extras && key != 0 && extras.Has(key)) rec->flags |= kFlagExtras;
   SenderEntry* e = key != 0 ? cache.Find(key) : nullptr;
   if (e != nullptr && cache.Fresh(e, now_ms)) {
     CopyComm(rec, e);
@@ -143,6 +144,12 @@ bool Attribute(const AttributionConfig& cfg, SenderCache& cache, AttributionCoun
     SenderEntry fresh{};
     fresh.nspid = -1;
     if (cfg.ns_pid && verifiable) ReadNsPid(pidfd, &fresh, counters);
+    std::string exe, cmdline;
+    bool want_extras = cfg.extras && verifiable && key != 0 && (rec->flags & kFlagExtras) == 0;
+    if (want_extras) {
+      ReadProcExtras(rec->pid, &exe, &cmdline);
+      counters.proc_reads += 2;
+    }
 
     if (cfg.method == Method::kProc) {
       // The classic racy route: whatever /proc says now, labelled as such.
@@ -161,6 +168,10 @@ bool Attribute(const AttributionConfig& cfg, SenderCache& cache, AttributionCoun
     // Verified: the reads count only if the pidfd shows the sender was still not reaped after
     // them, so the pid could not have been recycled in between (KERNEL.md §6).
     if (!PidfdReaped(pidfd)) {
+      if (want_extras && !exe.empty()) {
+        extras.Put(key, std::move(exe), std::move(cmdline));
+        rec->flags |= kFlagExtras;
+      }
       if (cgroup_id != 0) {
         rec->cgroup_id = static_cast<double>(cgroup_id);
         rec->flags |= kFlagCgroup | kFlagCgroupProc | kFlagCgroupVerified;

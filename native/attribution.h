@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string>
 
+#include "process-extras.h"
 #include "sender-cache.h"
 
 namespace cs {
@@ -50,6 +51,7 @@ enum : uint32_t {
   kFlagTimestamp = 1u << 13,    // recv_time_us is the kernel's receive timestamp
   kFlagNsPid = 1u << 14,        // ns_pid/ns_depth are set
   kFlagGetInfoRetried = 1u << 15,
+  kFlagExtras = 1u << 16,       // verified exe/cmdline are available for process_key
 };
 
 enum class Method : int { kNone = 0, kPidfd = 1, kProcVerified = 2, kProc = 3 };
@@ -58,6 +60,7 @@ struct AttributionConfig {
   Method method = Method::kPidfd;
   bool pidfs_keys = true;  // fstat(pidfd).st_ino is a per-process key (pidfs, 6.9+)
   bool ns_pid = true;      // read NSpid from the pidfd's fdinfo for new live senders
+  bool extras = false;     // read exe and cmdline for new live senders (verified)
   std::string cgroup_root; // cgroup2 mount, for the /proc methods
 };
 
@@ -72,7 +75,7 @@ struct AttributionCounters {
 
 // Fills cgroup/comm/exit/key fields of rec from the credentials pid and the pidfd (-1 if none).
 // Returns true if the sender cache kept the pidfd (pinned); otherwise the caller closes it.
-bool Attribute(const AttributionConfig& config, SenderCache& cache, AttributionCounters& counters,
-               int pidfd, Record* rec, uint64_t now_ms);
+bool Attribute(const AttributionConfig& config, SenderCache& cache, ProcessExtras& extras,
+               AttributionCounters& counters, int pidfd, Record* rec, uint64_t now_ms);
 
 }  // namespace cs

@@ -62,6 +62,7 @@ Napi::Function Receiver::Init(Napi::Env env) {
                          InstanceMethod("shutdownRead", &Receiver::ShutdownRead),
                          InstanceMethod("close", &Receiver::Close),
                          InstanceMethod("counters", &Receiver::Counters),
+                         InstanceMethod("processExtras", &Receiver::ProcessExtrasOf),
                      });
 }
 
@@ -70,6 +71,7 @@ Receiver::Receiver(const Napi::CallbackInfo& info)
       cache_(info[0].IsObject() ? GetU32(info[0].As<Napi::Object>(), "commCacheSize", 4096) : 4096,
              info[0].IsObject() ? GetU32(info[0].As<Napi::Object>(), "commTtlMs", 1000) : 1000,
              info[0].IsObject() ? GetU32(info[0].As<Napi::Object>(), "maxPinnedPidfds", 1024) : 1024),
+      extras_(info[0].IsObject() && GetBool(info[0].As<Napi::Object>(), "extras", false) ? 1024 : 1),
       max_pinned_(info[0].IsObject() ? GetU32(info[0].As<Napi::Object>(), "maxPinnedPidfds", 1024) : 1024) {
   Napi::Env env = info.Env();
   if (!info[0].IsObject() || !info[1].IsFunction() || !info[2].IsFunction()) {
@@ -81,6 +83,7 @@ Receiver::Receiver(const Napi::CallbackInfo& info)
   attribution_.method = ParseMethod(env, GetString(o, "method"));
   attribution_.pidfs_keys = GetBool(o, "pidfsKeys", true);
   attribution_.ns_pid = GetBool(o, "nsPid", true);
+  attribution_.extras = GetBool(o, "extras", false);
   attribution_.cgroup_root = GetString(o, "cgroupRoot");
 
   SocketOptions so;
@@ -230,7 +233,7 @@ void Receiver::ProcessMessage(int i, uint64_t now_ms) {
     counters_.datagrams_with_fds++;
   }
   if (sock_.pass_pidfd && pidfd < 0 && (rec->flags & kFlagPidfdStale) == 0) counters_.no_pidfd++;
-  bool kept = Attribute(attribution_, cache_, attribution_counters_, pidfd, rec, now_ms);
+  bool kept = Attribute(attribution_, cache_, extras_, attribution_counters_, pidfd, rec, now_ms);
   if (pidfd >= 0 && !kept) close(pidfd);
 }
 
@@ -374,6 +377,17 @@ Napi::Value Receiver::Counters(const Napi::CallbackInfo& info) {
   set("procReads", attribution_counters_.proc_reads);
   set("pinnedPidfds", cache_.pinned());
   set("recvErrors", counters_.recv_errors);
+  return o;
+}
+
+Napi::Value Receiver::ProcessExtrasOf(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsNumber()) return env.Null();
+  const ExtrasEntry* e = extras_.Get(static_cast<uint64_t>(info[0].As<Napi::Number>().DoubleValue()));
+  if (e == nullptr) return env.Null();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("exe", Napi::String::New(env, e->exe));
+  o.Set("cmdline", Napi::String::New(env, e->cmdline));
   return o;
 }
 

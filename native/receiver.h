@@ -33,6 +33,7 @@ class Receiver : public Napi::ObjectWrap<Receiver> {
   Napi::Value ShutdownRead(const Napi::CallbackInfo& info);
   Napi::Value Close(const Napi::CallbackInfo& info);
   Napi::Value Counters(const Napi::CallbackInfo& info);
+  Napi::Value ProcessExtrasOf(const Napi::CallbackInfo& info);
 
   static void OnReadable(uv_poll_t* handle, int status, int events);
   // Receives and processes one batch; returns the count, 0 when the queue is empty, -errno on error.
@@ -45,6 +46,7 @@ class Receiver : public Napi::ObjectWrap<Receiver> {
   AttributionConfig attribution_;
   AttributionCounters attribution_counters_;
   SenderCache cache_;
+  ProcessExtras extras_;
   uint32_t max_pinned_;
 
   uint32_t batch_size_;

@@ -253,6 +253,36 @@ describeCgroups('cgroup and comm attribution with real cgroups', () => {
   });
 });
 
+describe('exe and cmdline (optional, verified)', () => {
+  test('are read for a live sender only when asked, and never for a reaped one', async () => {
+    const keys: { key: number; extras: boolean }[] = [];
+    const r = new Receiver({ socketPath: sock, extras: true }, (b) => {
+      for (let i = 0; i < b.count; i++) keys.push({ key: b.processKey(i), extras: b.hasExtras(i) });
+    });
+    logger(sock, 'gone before the read');
+    r.drain();
+    expect(keys[0].extras).toBe(false);
+    r.start();
+    const { held } = await HeldSenders.start(['-s', sock, '-n', '2', '-t', 'xtag']);
+    await waitFor(() => keys.length === 3, 10000, 'two datagrams');
+    await held.release();
+    expect(keys[1].extras && keys[2].extras).toBe(true);
+    expect(r.processExtras(keys[1].key)).toEqual({ exe: CS_SEND, cmdline: `${CS_SEND} -H -s ${sock} -n 2 -t xtag` });
+    expect(r.processExtras(keys[0].key)).toBeNull();
+    r.stop();
+    const off = new Receiver({ socketPath: sock }, (b) => {
+      for (let i = 0; i < b.count; i++) keys.push({ key: b.processKey(i), extras: b.hasExtras(i) });
+    });
+    off.start();
+    const again = await HeldSenders.start(['-s', sock, '-n', '1']);
+    await waitFor(() => keys.length === 4, 10000, 'one datagram');
+    await again.held.release();
+    expect(keys[3].extras).toBe(false);
+    expect(off.processExtras(keys[3].key)).toBeNull();
+    off.stop();
+  });
+});
+
 describe('fds passed by senders', () => {
   test('10,000 datagrams carrying SCM_RIGHTS fds leave the open-fd count unchanged', async () => {
     const seen = { n: 0, fds: 0, withPidfd: 0 };

@@ -1,0 +1,35 @@
+// exe and cmdline of senders, read from /proc and kept only when the pidfd then shows the process
+// was not reaped (the same verified recipe as comm). Off by default: two more /proc reads per new
+// process. Keyed by the pidfs inode; a ring of `capacity` entries, so memory stays bounded.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace cs {
+
+struct ExtrasEntry {
+  uint64_t key = 0;
+  std::string exe;
+  std::string cmdline;  // arguments joined by spaces
+};
+
+class ProcessExtras {
+ public:
+  explicit ProcessExtras(uint32_t capacity);
+  bool Has(uint64_t key) const { return index_.count(key) != 0; }
+  const ExtrasEntry* Get(uint64_t key) const;
+  void Put(uint64_t key, std::string exe, std::string cmdline);
+
+ private:
+  std::vector<ExtrasEntry> ring_;
+  std::unordered_map<uint64_t, uint32_t> index_;
+  uint32_t next_ = 0;
+};
+
+// Reads /proc/<pid>/exe and /proc/<pid>/cmdline (unverified; the caller verifies afterwards).
+void ReadProcExtras(int pid, std::string* exe, std::string* cmdline);
+
+}  // namespace cs

@@ -101,6 +101,9 @@ interface Addon {
   probe(): KernelFeatures;
   /** The absolute path of a live cgroup by id (open_by_handle_at), or an errno name. */
   cgroupPathById(mountPath: string, id: number): string;
+  openLogFile(base: string, segments: string[], fileMode: number, dirMode: number): number;
+  rotateLogFile(base: string, segments: string[], keep: number): void;
+  notify(socketPath: string, text: string): void;
   Receiver: new (
     options: NativeReceiverOptions,
     onBatch: (count: number) => void,
@@ -210,4 +213,26 @@ export function loadAddon(): Addon {
 export function cgroupPathById(mount: string, id: number): string | null {
   const r = loadAddon().cgroupPathById(mount, id);
   return r.startsWith('/') ? r : null;
+}
+
+/**
+ * Opens base/segments… for appending, creating directories (dirMode) and the file (fileMode) as
+ * needed, without following a symlink at any step below base. Throws NativeError (ELOOP, ENOTDIR,
+ * EACCES, ENOSPC, …). Each segment must be a plain name: no '/', NUL, '.' or '..'.
+ */
+export function openLogFile(base: string, segments: string[], fileMode: number, dirMode: number): number {
+  return loadAddon().openLogFile(base, segments, fileMode, dirMode);
+}
+
+/** Shifts base/…/name to name.1, name.1 to name.2, … keeping `keep` old files, without following symlinks. */
+export function rotateLogFile(base: string, segments: string[], keep: number): void {
+  loadAddon().rotateLogFile(base, segments, keep);
+}
+
+/** Tells the service manager our state (sd_notify): a no-op when NOTIFY_SOCKET is not set. */
+export function notifyServiceManager(text: string, env: NodeJS.ProcessEnv = process.env): boolean {
+  const socketPath = env.NOTIFY_SOCKET;
+  if (socketPath === undefined || socketPath === '') return false;
+  loadAddon().notify(socketPath, text);
+  return true;
 }

@@ -4,6 +4,8 @@
 #include "attribution.h"
 #include "cgroup.h"
 #include "errors.h"
+#include "log-files.h"
+#include "notify.h"
 #include "probe.h"
 #include "receiver.h"
 
@@ -68,6 +70,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("setErrorClass", Napi::Function::New(env, SetErrorClass, "setErrorClass"));
   exports.Set("probe", Napi::Function::New(env, Probe, "probe"));
   exports.Set("cgroupPathById", Napi::Function::New(env, CgroupPathById, "cgroupPathById"));
+  exports.Set("openLogFile", Napi::Function::New(env, OpenLogFile, "openLogFile"));
+  exports.Set("rotateLogFile", Napi::Function::New(env, RotateLogFile, "rotateLogFile"));
+  exports.Set("notify", Napi::Function::New(env, Notify, "notify"));
   exports.Set("Receiver", Receiver::Init(env));
   exports.Set("layout", Layout(env));
   exports.Set("flags", Flags(env));

@@ -1,0 +1,7 @@
+#pragma once
+
+#include <napi.h>
+
+namespace cs {
+Napi::Value Notify(const Napi::CallbackInfo& info);
+}

@@ -9,6 +9,11 @@
  * long as it is cached, so all its messages land in one directory: the runtime's name when its
  * files say so at that moment, else the 12-character short id, never one and then the other.
  *
+ * A rootless container's cgroup sits in its user's delegated subtree, where that user may name
+ * cgroups freely, `docker-<someone else's id>.scope` included. So its name carries the uid
+ * (`toolbox@uid1000`): a user can never write into a rootful container's directory, or another
+ * user's, by naming a cgroup after it.
+ *
  * Bounds: at most `maxCgroups` resolved cgroups and `maxContainers` containers are cached; the
  * oldest entries are dropped first (a dropped container is looked up again when it next logs,
  * which is the one case where its name could change, e.g. from short id to name).
@@ -38,7 +43,8 @@ export interface ContainerInfo {
   /**
    * The one name used for this container everywhere (directories, records): the runtime's name,
    * `<namespace>_<pod>_<container>` for a Kubernetes container, the lxc/nspawn name, or the short
-   * id when nothing better was known at first sight.
+   * id when nothing better was known at first sight; a rootless container's name ends in
+   * `@uid<uid>`.
    */
   name: string;
   nameSource: NameSource;
@@ -153,6 +159,7 @@ export class SenderResolver {
       name = meta.name;
       nameSource = meta.source;
     }
+    if (ref.rootlessUid !== null) name = `${name}@uid${ref.rootlessUid}`;
     const info: ContainerInfo = {
       runtime: ref.runtime,
       id: ref.id,

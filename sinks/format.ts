@@ -159,7 +159,7 @@ function encodeText(rec: LogRecord, utc: boolean): string {
   const container = sender.container;
   const who = container !== null ? escapeText(container.name) : sender.kind === 'host' || sender.kind === 'root' ? 'host' : 'unknown';
   const app = s.app ?? rec.comm;
-  const head = recordTime(rec, utc) + ' ' + who + ' ' + (app === null ? '-' : escapeText(app));
+  const head = isoTime(rec.receivedUs / 1000, utc) + ' ' + who + ' ' + (app === null ? '-' : escapeText(app));
   return (s.pid === null ? head : head + '[' + escapeText(s.pid) + ']') + ': ' + escapeText(s.message) + '\n';
 }
 

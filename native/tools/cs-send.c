@@ -51,7 +51,8 @@ static void usage(void) {
           "  -b  pad each datagram to BYTES         -m  message text instead of the GET line\n"
           "  -R  send -m TEXT raw (no syslog header) -t  tag (default cs-send)\n"
           "  -p  syslog PRI (default 13)            -g  join this cgroup before sending\n"
-          "  -G  process i joins PREFIX<i>          -c  set comm (%%d becomes the index)\n"
+          "  -G  process i joins PREFIX<i> (or PREFIX as a printf format of i)\n"
+          "  -c  set comm (%%d becomes the index)\n"
           "  -f  attach NFDS fds (SCM_RIGHTS)       -C  connect()+send() like glibc\n"
           "  -H  hold: stay alive after sending until stdin closes\n"
           "  -e  one short-lived process per datagram (-n total, -j concurrent, -G by i %% k)\n"
@@ -74,6 +75,16 @@ static int join_cgroup(const char *dir) {
   int err = errno;
   close(fd);
   return ok ? 0 : -err;
+}
+
+/* -G PREFIX: process i joins PREFIX<i>, or, when PREFIX holds a printf conversion (e.g.
+ * ".../docker-<56 hex>%08x.scope"), the path that conversion makes of i. */
+static void cgroup_for(const char *prefix, int i, char *out, size_t cap) {
+  if (strchr(prefix, '%') != NULL) {
+    snprintf(out, cap, prefix, i);
+  } else {
+    snprintf(out, cap, "%s%d", prefix, i);
+  }
 }
 
 static void set_comm(const char *pattern, int index) {
@@ -212,7 +223,7 @@ static int run_each(const struct options *o, struct shared_counts *c) {
     if (pid == 0) {
       if (o->cgroup_prefix) {
         char dir[4096];
-        snprintf(dir, sizeof(dir), "%s%d", o->cgroup_prefix, i % (o->procs > 0 ? o->procs : 1));
+        cgroup_for(o->cgroup_prefix, i % (o->procs > 0 ? o->procs : 1), dir, sizeof(dir));
         if (join_cgroup(dir) != 0) _exit(3);
       } else if (o->cgroup && join_cgroup(o->cgroup) != 0) {
         _exit(3);
@@ -279,7 +290,7 @@ int main(int argc, char **argv) {
       close(quit[1]);
       if (o.cgroup_prefix) {
         char dir[4096];
-        snprintf(dir, sizeof(dir), "%s%d", o.cgroup_prefix, i);
+        cgroup_for(o.cgroup_prefix, i, dir, sizeof(dir));
         int r = join_cgroup(dir);
         if (r) {
           fprintf(stderr, "cs-send: cannot join cgroup %s: %s\n", dir, strerror(-r));

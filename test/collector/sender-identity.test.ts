@@ -238,7 +238,8 @@ if (skip !== null) console.log(`skipping sender identity tests: ${skip}`);
     const hex = made[1].hex;
     expect([cgroupfs.name, cgroupfs.nameSource, cgroupfs.shortId]).toEqual([hex.slice(0, 12), 'short-id', hex.slice(0, 12)]);
     expect(by('podman rootful').container).toMatchObject({ name: 'db', nameSource: 'podman', image: 'docker.io/library/postgres:16' });
-    expect(by('podman rootless').container).toMatchObject({ name: 'toolbox', nameSource: 'podman', rootlessUid: 1000 });
+    // The uid is part of a rootless container's name: its user names its cgroups.
+    expect(by('podman rootless').container).toMatchObject({ name: 'toolbox@uid1000', nameSource: 'podman', rootlessUid: 1000 });
     const cri = by('containerd CRI, k8s systemd driver, burstable');
     expect(cri.container).toMatchObject({ name: 'shop_cart-7d9_api', nameSource: 'kubelet' });
     expect(cri.pod).toMatchObject({ namespace: 'shop', name: 'cart-7d9', container: 'api', qos: 'burstable' });

@@ -139,15 +139,15 @@ describe('every format gives one line per record', () => {
 });
 
 describe('text', () => {
-  test('the documented shape, with the syslog time when the message had one', () => {
+  test('the documented shape, with the kernel receive time even when the message claims another', () => {
     const rec = makeRecord(WEB, '<30>1 2026-11-28T15:16:03.250+01:00 h myapp 77 - - hello world');
-    expect(text(rec)).toBe('2026-11-28T14:16:03.250+00:00 web myapp[77]: hello world\n');
+    expect(text(rec)).toBe('2026-11-28T14:16:03.042+00:00 web myapp[77]: hello world\n');
   });
 
-  test('the receive time when the message had none, comm when no tag, host and unknown', () => {
+  test('the receive time, comm when no tag, host and unknown', () => {
     expect(text(makeRecord(HOST, 'no header'))).toBe('2026-11-28T14:16:03.042+00:00 host myprog: no header\n');
     expect(text(makeRecord(UNKNOWN_SENDER, 'x', { comm: null }))).toBe('2026-11-28T14:16:03.042+00:00 unknown -: x\n');
-    expect(text(makeRecord(hostSender(null), '<13>Nov 28 14:16:03 cron: y'))).toBe('2026-11-28T14:16:03.000+00:00 host cron: y\n');
+    expect(text(makeRecord(hostSender(null), '<13>Nov 28 09:16:03 cron: y'))).toBe('2026-11-28T14:16:03.042+00:00 host cron: y\n');
   });
 
   test('escapes controls, DEL, C1, U+2028/2029 and backslash', () => {

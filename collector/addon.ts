@@ -36,6 +36,7 @@ export interface NativeReceiverOptions {
   commTtlMs?: number;
   maxPinnedPidfds?: number;
   extras?: boolean;
+  debugDelayUs?: number;
 }
 
 export interface NativeCounters {

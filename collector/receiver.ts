@@ -87,6 +87,8 @@ export interface ReceiverOptions {
   maxPinnedPidfds?: number;
   /** Also read each new sender's exe and cmdline, by the same verified method as comm. Off by default. */
   extras?: boolean;
+  /** Benchmarks only: busy-wait this long per datagram between receiving and attributing it. */
+  debugDelayUs?: number;
   /** Called with receive errors other than EAGAIN/EINTR, and with errors thrown by the handler. */
   onError?: (err: Error) => void;
 }
@@ -267,6 +269,7 @@ export class Receiver {
         commTtlMs: options.commTtlMs ?? 1000,
         maxPinnedPidfds: options.maxPinnedPidfds ?? 1024,
         extras: options.extras ?? false,
+        debugDelayUs: options.debugDelayUs ?? 0,
       },
       (count) => this.dispatch(count),
       (err) => this.onError(err),

@@ -42,6 +42,16 @@ uint64_t MonotonicMs() {
   return static_cast<uint64_t>(ts.tv_sec) * 1000 + static_cast<uint64_t>(ts.tv_nsec) / 1000000;
 }
 
+// Models a loaded collector for the race benchmark: time passes between the receive and the
+// attribution, as it does when the receiver falls behind.
+void BusyWaitUs(uint32_t us) {
+  timespec start, now;
+  clock_gettime(CLOCK_MONOTONIC, &start);
+  do {
+    clock_gettime(CLOCK_MONOTONIC, &now);
+  } while ((now.tv_sec - start.tv_sec) * 1000000L + (now.tv_nsec - start.tv_nsec) / 1000 < static_cast<long>(us));
+}
+
 Method ParseMethod(Napi::Env env, const std::string& s) {
   if (s.empty() || s == "pidfd") return Method::kPidfd;
   if (s == "proc-verified") return Method::kProcVerified;
@@ -84,6 +94,7 @@ Receiver::Receiver(const Napi::CallbackInfo& info)
   attribution_.pidfs_keys = GetBool(o, "pidfsKeys", true);
   attribution_.ns_pid = GetBool(o, "nsPid", true);
   attribution_.extras = GetBool(o, "extras", false);
+  delay_us_ = GetU32(o, "debugDelayUs", 0);
   attribution_.cgroup_root = GetString(o, "cgroupRoot");
 
   SocketOptions so;
@@ -233,6 +244,7 @@ void Receiver::ProcessMessage(int i, uint64_t now_ms) {
     counters_.datagrams_with_fds++;
   }
   if (sock_.pass_pidfd && pidfd < 0 && (rec->flags & kFlagPidfdStale) == 0) counters_.no_pidfd++;
+  if (delay_us_ > 0) BusyWaitUs(delay_us_);
   bool kept = Attribute(attribution_, cache_, extras_, attribution_counters_, pidfd, rec, now_ms);
   if (pidfd >= 0 && !kept) close(pidfd);
 }

@@ -49,6 +49,7 @@ class Receiver : public Napi::ObjectWrap<Receiver> {
   ProcessExtras extras_;
   uint32_t max_pinned_;
 
+  uint32_t delay_us_ = 0;  // benchmarks only: busy-wait per message before attribution
   uint32_t batch_size_;
   uint32_t slot_bytes_;
   uint32_t control_bytes_;

@@ -12,6 +12,7 @@ import { type CliOverrides, type CollectorConfig, loadConfig } from './config';
 import { ConfigError, suggest } from './config-schema';
 import { createDiagnostics, type Diagnostics } from './diagnostics';
 import { Collector } from './pipeline';
+import { startProfile, stopProfile } from './profile';
 
 const HELP = `Usage: container-syslog <command> [options]
 
@@ -29,6 +30,8 @@ Options for run:
   --docker-root DIR      Docker's data root, for container names (default /var/lib/docker).
   --podman-root DIR      Podman's storage root (default /var/lib/containers/storage).
   --pods-log-root DIR    kubelet's pod log root, for pod names (default /var/log/pods).
+  --profile FILE         Write a CPU profile of the JavaScript side (pprof format) to FILE at stop,
+                         and log the functions that took the most time.
   -h, --help             Show this text.
   --version              Print the version.
 
@@ -45,6 +48,7 @@ const OPTIONS = {
   'docker-root': { type: 'string' },
   'podman-root': { type: 'string' },
   'pods-log-root': { type: 'string' },
+  profile: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean' },
 } as const;
@@ -132,6 +136,8 @@ async function run(argv: string[]): Promise<void> {
   }
   const diagnostics: Diagnostics = createDiagnostics({ level: config.diagnostics.level, file: config.diagnostics.file, format: config.diagnostics.format });
   const adoptFd = inheritedSocket(config);
+  const profileFile = values.profile ?? null;
+  if (profileFile !== null) startProfile();
   const collector = new Collector(config, { diagnostics, adoptFd });
   try {
     collector.start();
@@ -148,6 +154,14 @@ async function run(argv: string[]): Promise<void> {
     if (stopping) return;
     stopping = true;
     const drained = await collector.stop();
+    if (profileFile !== null) {
+      const top = stopProfile(profileFile);
+      diagnostics.info(
+        `CPU profile written to '${profileFile}'. Top functions by self time: ` +
+          top.map((f) => `${f.name} ${(f.selfShare * 100).toFixed(1)}%`).join(', '),
+        { profile: profileFile },
+      );
+    }
     const s = collector.stats();
     diagnostics.info(`Stopped on ${signal}: received ${s.received}, routed ${s.routed}, drained ${drained} at stop; dropped ${JSON.stringify(s.dropped)}.`, {
       received: s.received,

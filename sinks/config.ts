@@ -40,11 +40,12 @@ export interface CollectorConfig {
     batch_size: number;
   };
   attribution: {
-    method: 'auto' | 'pidfd' | 'proc-verified' | 'proc';
+    method: 'auto' | 'pidfd' | 'proc-verified' | 'proc' | 'none';
     comm_cache_entries: number;
     comm_ttl_ms: number;
     pinned_pidfds: number;
     exe_and_cmdline: boolean;
+    debug_delay_us: number;
   };
   cgroups: {
     mount: string | null;
@@ -171,11 +172,17 @@ export const SCHEMA: SectionSpec = {
       kind: 'section',
       doc: 'How senders are identified.',
       fields: {
-        method: { kind: 'enum', values: ['auto', 'pidfd', 'proc-verified', 'proc'], default: 'auto', doc: '`auto` takes the best the kernel offers; the others force a method (for comparisons).' },
+        method: {
+          kind: 'enum',
+          values: ['auto', 'pidfd', 'proc-verified', 'proc', 'none'],
+          default: 'auto',
+          doc: '`auto` takes the best the kernel offers; the others force a method (for comparisons); `none` keeps credentials only.',
+        },
         comm_cache_entries: { kind: 'integer', default: 4096, min: 16, max: 1 << 22, doc: 'Per-process cache of comm, keyed by pidfs inode.' },
         comm_ttl_ms: { kind: 'integer', default: 1000, min: 0, doc: 'How long a verified comm counts as fresh.' },
         pinned_pidfds: { kind: 'integer', default: 1024, min: 0, doc: 'pidfds kept open to known senders (makes their messages cheaper); 0 disables.' },
         exe_and_cmdline: { kind: 'boolean', default: false, doc: 'Also record each sender\'s exe and cmdline (verified like comm; two more /proc reads per new process).' },
+        debug_delay_us: { kind: 'integer', default: 0, min: 0, max: 1_000_000, doc: 'Benchmarks only: busy-wait this long per message before attributing it, to model a loaded collector.' },
       },
     },
     cgroups: {

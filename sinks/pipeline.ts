@@ -153,6 +153,7 @@ export class Collector {
         commTtlMs: a.comm_ttl_ms,
         maxPinnedPidfds: a.pinned_pidfds,
         extras: a.exe_and_cmdline,
+        debugDelayUs: a.debug_delay_us,
         onError: (err) => this.diagnostics.limited('error', `receive:${err.message}`, `Receiving failed: ${err.message}`),
       },
       (b) => this.onBatch(b),
@@ -222,7 +223,15 @@ export class Collector {
 
   /** The one line a rate-limited sender's file gets when its window ends. */
   private writeNotice(n: SuppressionNotice): void {
-    const who = n.sender.container !== null ? `container ${n.sender.container.name}` : n.sender.unit !== null ? `unit ${n.sender.unit}` : `cgroup ${n.sender.id}`;
+    const s = n.sender;
+    const who =
+      s.container !== null
+        ? `container ${s.container.name}`
+        : s.unit !== null
+          ? `unit ${s.unit}`
+          : s.kind === 'host' || s.kind === 'root'
+            ? `host processes in cgroup ${s.path ?? s.id}`
+            : 'senders that could not be attributed';
     const secs = Math.max(1, Math.round((n.windowEndMs - n.windowStartMs) / 1000));
     const syslog: SyslogMessage = {
       format: 'raw',

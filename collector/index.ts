@@ -39,3 +39,4 @@ export {
   type SyslogFormat,
   type SyslogMessage,
 } from './syslog-parse';
+export { formatProbe, type HostProbe, type HostReaders, type ProbeItem, probeHost } from './host-probe';

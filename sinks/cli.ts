@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { NativeError, probeKernel } from '../collector';
+import { formatProbe, NativeError, probeHost } from '../collector';
 import { type CliOverrides, type CollectorConfig, loadConfig } from './config';
 import { ConfigError, suggest } from './config-schema';
 import { createDiagnostics, type Diagnostics } from './diagnostics';
@@ -18,7 +18,9 @@ const HELP = `Usage: container-syslog <command> [options]
 
 Commands:
   run      Take the log socket and write every container's messages to its own directory.
-  probe    Report which kernel features and attribution method this host offers.
+  probe    Report which kernel features and attribution method this host offers, and what the
+           collector lacks here (namespaces, capabilities, cgroup2, the socket), with what to do.
+           Options: --socket PATH (default /dev/log), --json.
   help     Show this text.
 
 Options for run:
@@ -175,9 +177,19 @@ async function run(argv: string[]): Promise<void> {
   process.on('SIGHUP', () => collector.reopen());
 }
 
-function probe(): void {
-  const p = probeKernel();
-  process.stdout.write(`${JSON.stringify(p, null, 2)}\n`);
+function probe(argv: string[]): void {
+  let values: { json?: boolean; socket?: string; help?: boolean };
+  try {
+    ({ values } = parseArgs({ args: argv, options: { json: { type: 'boolean' }, socket: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, strict: true }));
+  } catch (err) {
+    fail(2, `${(err as Error).message}\nUsage: container-syslog probe [--socket PATH] [--json]`);
+  }
+  if (values.help === true) {
+    process.stdout.write('Usage: container-syslog probe [--socket PATH] [--json]\nReports the kernel features, the attribution method in effect, and what this process lacks, with what to do.\n');
+    return;
+  }
+  const p = probeHost(values.socket ?? '/dev/log');
+  process.stdout.write(values.json === true ? `${JSON.stringify(p, null, 2)}\n` : formatProbe(p));
 }
 
 export async function main(argv: string[]): Promise<void> {
@@ -186,7 +198,7 @@ export async function main(argv: string[]): Promise<void> {
     case 'run':
       return run(rest);
     case 'probe':
-      return probe();
+      return probe(rest);
     case undefined:
     case 'help':
     case '--help':

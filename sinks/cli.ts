@@ -11,6 +11,7 @@ import { formatProbe, NativeError, probeHost } from '../collector';
 import { type CliOverrides, type CollectorConfig, loadConfig } from './config';
 import { ConfigError, suggest } from './config-schema';
 import { createDiagnostics, type Diagnostics } from './diagnostics';
+import { createRegistry, serveMetrics } from './metrics';
 import { Collector } from './pipeline';
 import { startProfile, stopProfile } from './profile';
 
@@ -151,10 +152,17 @@ async function run(argv: string[]): Promise<void> {
     }
     throw err;
   }
+  const metricsServer =
+    config.metrics.listen === null ? null : await serveMetrics(createRegistry(() => collector.stats()), config.metrics.listen).catch((err: Error) => {
+      diagnostics.error(`Cannot serve metrics on ${config.metrics.listen}: ${err.message}; running without them.`);
+      return null;
+    });
+  if (metricsServer !== null) diagnostics.info(`Serving metrics on http://${config.metrics.listen}/metrics.`);
   let stopping = false;
   const stop = async (signal: string): Promise<void> => {
     if (stopping) return;
     stopping = true;
+    metricsServer?.close();
     const drained = await collector.stop();
     if (profileFile !== null) {
       const top = stopProfile(profileFile);

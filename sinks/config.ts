@@ -8,6 +8,7 @@ import os from 'node:os';
 import YAML from 'yaml';
 import { type RateLimitConfig, type RouteConfig, type RouteMatch } from '../routing';
 import { checkKeys, ConfigError, type SectionSpec, type Spec, validate } from './config-schema';
+import { parseListen } from './metrics';
 
 export const FORMATS = ['text', 'json', 'rfc5424'] as const;
 export type FileFormat = (typeof FORMATS)[number];
@@ -65,6 +66,7 @@ export interface CollectorConfig {
   routes: RouteConfig[];
   sinks: Record<string, NamedSinkConfig>;
   stats: { max_containers: number };
+  metrics: { listen: string | null };
   diagnostics: { level: 'error' | 'warn' | 'info' | 'debug'; file: string | null; format: 'text' | 'json' };
   hostname: string;
 }
@@ -233,6 +235,24 @@ export const SCHEMA: SectionSpec = {
       kind: 'section',
       doc: 'Counters.',
       fields: { max_containers: { kind: 'integer', default: 1000, min: 1, doc: 'Containers counted one by one; the rest share one bucket.' } },
+    },
+    metrics: {
+      kind: 'section',
+      doc: 'The Prometheus endpoint (off by default).',
+      fields: {
+        listen: {
+          kind: 'custom',
+          type: 'host:port or null',
+          default: null,
+          validate: (v, where) => {
+            if (v === null) return null;
+            if (typeof v !== 'string') throw new ConfigError(`${where} must be host:port or null`);
+            parseListen(v, where);
+            return v;
+          },
+          doc: 'Serve `GET /metrics` here, a loopback address only (e.g. `127.0.0.1:9465`); null turns it off.',
+        },
+      },
     },
     diagnostics: {
       kind: 'section',

@@ -9,6 +9,8 @@
  */
 import {
   type Batch,
+  type CgroupProvenance,
+  type CommProvenance,
   createSenderResolver,
   type CgroupIndex,
   type LogRecord,
@@ -48,6 +50,8 @@ export interface CollectorStats {
   received: number;
   routed: number;
   dropped: Record<string, number>;
+  /** How senders were attributed: message counts per provenance, for cgroup and for comm. */
+  attribution: { cgroup: Record<string, number>; comm: Record<string, number> };
   receiver: ReturnType<Receiver['counters']>;
   sinks: Record<string, SinkStats>;
   perContainer: Record<string, ContainerCounters>;
@@ -63,6 +67,8 @@ export interface CollectorOptions {
 }
 
 const OTHER = '_other';
+const CGROUP_PROVENANCES: readonly CgroupProvenance[] = ['pidfd', 'pidfd-exited', 'proc-verified', 'proc', 'none'];
+const COMM_PROVENANCES: readonly (CommProvenance | 'tag')[] = ['verified', 'cached', 'proc', 'tag', 'none'];
 
 function fileSinkOptions(c: FileSinkConfig, hostname: string) {
   return {
@@ -95,6 +101,10 @@ export class Collector {
   private readonly now: () => number;
   private readonly adoptFd: number | null;
   private readonly sinks = new Map<string, Sink>();
+  /** Written through at the end of every batch: a SIGKILL loses at most the batch in flight. */
+  private readonly fileSinks: FileSink[] = [];
+  private readonly cgroupProvenance = new Map<string, number>(CGROUP_PROVENANCES.map((p) => [p, 0]));
+  private readonly commProvenance = new Map<string, number>(COMM_PROVENANCES.map((p) => [p, 0]));
   private readonly router: Router;
   private readonly limiter: RateLimiter;
   private readonly dropped = new Map<string, number>();
@@ -111,9 +121,13 @@ export class Collector {
     this.diagnostics = options.diagnostics;
     this.now = options.now ?? Date.now;
     this.adoptFd = options.adoptFd ?? null;
-    this.sinks.set('files', new FileSink(fileSinkOptions(config.files, config.hostname)));
+    const files = new FileSink(fileSinkOptions(config.files, config.hostname));
+    this.sinks.set('files', files);
+    this.fileSinks.push(files);
     for (const [name, def] of Object.entries(config.sinks)) {
-      this.sinks.set(name, new FileSink(fileSinkOptions(def, config.hostname)));
+      const sink = new FileSink(fileSinkOptions(def, config.hostname));
+      this.sinks.set(name, sink);
+      this.fileSinks.push(sink);
     }
     this.router = new Router(config.routes, { sinkNames: this.sinks.keys(), defaultSinks: ['files'], defaultRateLimit: config.rate_limit });
     this.limiter = new RateLimiter({ now: this.now, onNotice: (n) => this.writeNotice(n) });
@@ -184,6 +198,8 @@ export class Collector {
       const rec = builder.build(b, i, now);
       const counters = this.countFor(rec.sender);
       counters.received++;
+      this.cgroupProvenance.set(rec.attribution.cgroup, (this.cgroupProvenance.get(rec.attribution.cgroup) ?? 0) + 1);
+      this.commProvenance.set(rec.attribution.comm, (this.commProvenance.get(rec.attribution.comm) ?? 0) + 1);
       const decision = this.router.route(rec);
       if (decision.filtered) {
         this.drop('filtered', counters);
@@ -196,6 +212,7 @@ export class Collector {
       this.routed++;
       for (let k = 0; k < decision.sinks.length; k++) (this.sinks.get(decision.sinks[k]) as Sink).write(rec);
     }
+    for (let k = 0; k < this.fileSinks.length; k++) this.fileSinks[k].flush();
   }
 
   private countFor(sender: SenderCgroup): ContainerCounters {
@@ -314,6 +331,7 @@ export class Collector {
       received: this.received,
       routed: this.routed,
       dropped: Object.fromEntries(this.dropped),
+      attribution: { cgroup: Object.fromEntries(this.cgroupProvenance), comm: Object.fromEntries(this.commProvenance) },
       receiver: this.receiver?.counters() ?? ({} as ReturnType<Receiver['counters']>),
       sinks,
       perContainer: Object.fromEntries(this.perContainer),

@@ -7,7 +7,7 @@
  * SYSTEM is `cs` (the CLI, json lines, `attribution.method` M forced, `debug_delay_us` D: a
  * busy-wait per message between receiving and attributing, modelling a loaded collector),
  * `journald` or `rsyslog-annotate`. SENDERS short-lived senders (cs-send -e: one process per
- * datagram, at most J alive, each reaped at once) join K docker-shaped cgroups by index, name
+ * datagram, at most J alive, each reaped at once, connecting like glibc) join K docker-shaped cgroups by index, name
  * themselves `s%06d` and send one datagram each; bench/lib/race-truth.ts scores what the
  * receiver recorded against that truth.
  *
@@ -125,7 +125,7 @@ async function trial(o: Options, layout: Layout): Promise<Record<string, unknown
   const rx = await startReceiver(o, dir);
   await sleep(300);
   const decoys = layout.decoyDir !== null && o.decoys > 0 ? await startDecoys(layout.decoyDir, o.decoys) : null;
-  const args = ['-s', rx.socket, '-e', '-n', String(o.senders), '-k', String(o.groups), '-j', String(o.jobs), '-G', layout.senderFormat, '-c', 's%06d'];
+  const args = ['-s', rx.socket, '-C', '-e', '-n', String(o.senders), '-k', String(o.groups), '-j', String(o.jobs), '-G', layout.senderFormat, '-c', 's%06d'];
   const sender = new Proc('cs-send', nativeToolPath('cs-send'), args);
   await sender.wait();
   const rep = parseSendReport(sender.stdout);

@@ -1,7 +1,11 @@
 /**
  * One receive-only bench case in its own process: K cs-send processes × N glibc-shaped datagrams
+ * (connect()+send(), as glibc's syslog() does)
  * into a receiver that only counts (and touches each message's length and pid), so the number
- * is the cost of the receive path itself.
+ * is the cost of the receive path itself. It is also the load generator's check: against a
+ * receiver that only drains, the senders' own rate and how often they found the queue full
+ * (`-w`: each send is tried with MSG_DONTWAIT first) are reported; a full queue means the senders
+ * outran the receiver, so cs-send is not what limits any case.
  *
  *   node dist/bench/receive-case.js CASE TOTAL PROCS
  * CASE: batched-pidfd | batched-creds | per-datagram-pidfd | per-datagram-creds | unix-dgram
@@ -10,7 +14,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { nativeToolPath, Receiver } from '../collector';
-import { type CaseResult, tempDir } from './lib/common';
+import { type CaseResult, parseSendReport, reapedChildrenCpuUs, senderSummary, tempDir } from './lib/common';
 
 const [name, totalArg, procsArg] = process.argv.slice(2);
 const total = Number(totalArg);
@@ -60,13 +64,20 @@ async function main(): Promise<void> {
   const stop = startReceiver(sock, c);
   global.gc?.();
   const cpu0 = process.cpuUsage();
+  const senderCpu0 = reapedChildrenCpuUs();
+  let senderCpuUs = NaN;
   const perProc = Math.ceil(total / procs);
-  const sender = spawn(nativeToolPath('cs-send'), ['-s', sock, '-k', String(procs), '-n', String(perProc)], {
+  const sender = spawn(nativeToolPath('cs-send'), ['-s', sock, '-C', '-k', String(procs), '-n', String(perProc), '-w'], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   let report = '';
   sender.stdout.on('data', (d: Buffer) => (report += d.toString()));
-  const senderDone = new Promise<void>((resolve) => sender.on('close', () => resolve()));
+  const senderDone = new Promise<void>((resolve) =>
+    sender.on('close', () => {
+      senderCpuUs = reapedChildrenCpuUs() - senderCpu0;
+      resolve();
+    }),
+  );
   const expected = perProc * procs;
   const deadline = Date.now() + 120000;
   while (c.n < expected && Date.now() < deadline) await new Promise((r) => setTimeout(r, 2));
@@ -74,7 +85,7 @@ async function main(): Promise<void> {
   await senderDone;
   stop();
   fs.rmSync(dir, { recursive: true, force: true });
-  const rep = JSON.parse(report.trim()) as { t0: number; sent: number };
+  const rep = parseSendReport(report);
   const end = c.lastMs > 0 ? c.lastMs : Date.now();
   const seconds = (end - rep.t0) / 1000;
   const result: CaseResult = {
@@ -87,6 +98,7 @@ async function main(): Promise<void> {
     cpuUsPerMsg: (cpu.user + cpu.system) / c.n,
     peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
     withPid: c.pids,
+    ...senderSummary(rep, senderCpuUs),
   };
   process.stdout.write(`${JSON.stringify(result)}\n`);
 }

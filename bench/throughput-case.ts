@@ -5,7 +5,8 @@
  *
  * Starts SYSTEM (bench/lib/systems.ts) on a fresh socket and directory, gives it `--settle-ms` to
  * finish starting, then releases PROCS cs-send processes that send TOTAL glibc-shaped 128-byte
- * datagrams between them, blocking (every would-block is counted first), each sender in its own
+ * datagrams between them over a connected socket as glibc's syslog() does, blocking (every
+ * would-block is counted first), each sender in its own
  * docker-shaped cgroup — the same load for every system, so only the receiver differs. The trial
  * ends when everything sent has been written (bench/lib/outputs.ts), and the case prints one JSON
  * line:
@@ -15,8 +16,9 @@
  * - `peakRssMb`: the largest VmHWM in the receiver's tree at the end;
  * - `lost`: sent − written (must be 0: a blocking sender never drops, so any loss is the
  *   receiver's);
- * - the senders' own rate and how often they found the queue full (`wouldBlockShare`): a full
- *   queue means the senders were waiting for the receiver, not the other way round;
+ * - the senders' own rate, CPU per message (cs-send's tree, from this process's cutime+cstime
+ *   once it is reaped) and how often they found the queue full (`wouldBlockShare`): a full queue
+ *   means the senders were waiting for the receiver, not the other way round;
  * - with `--profile` (cs-full only), the collector's top functions by CPU samples.
  *
  * Before the receiver starts: `sync`, so earlier trials' dirty pages are not flushed during this
@@ -27,7 +29,7 @@ import fs from 'node:fs';
 import { nativeToolPath } from '../collector';
 import { BenchCgroups, cgroupsUnavailable } from './lib/cgroups';
 import { cleanupAll, onCleanup, Proc } from './lib/cleanup';
-import { parseSendReport, type SendReport, senderSummary, sleep, tempDir, treeCpuUs, treePeakRssMb } from './lib/common';
+import { parseSendReport, reapedChildrenCpuUs, type SendReport, senderSummary, sleep, tempDir, treeCpuUs, treePeakRssMb } from './lib/common';
 import { waitForEnd } from './lib/outputs';
 import { profileTop, type Running, startCollector, THROUGHPUT_SYSTEMS } from './lib/systems';
 
@@ -60,12 +62,18 @@ async function main(): Promise<void> {
   await sleep(settleMs);
 
   const perProc = Math.ceil(total / procs);
-  const args = ['-s', rx.socket, '-k', String(procs), '-n', String(perProc), '-w'];
+  const args = ['-s', rx.socket, '-C', '-k', String(procs), '-n', String(perProc), '-w'];
   if (cgroups !== null) args.push('-G', cgroups.senderFormat);
   const cpu0 = treeCpuUs(rx.proc.pid);
+  const senderCpu0 = reapedChildrenCpuUs();
   const sender = new Proc('cs-send', nativeToolPath('cs-send'), args);
   let report: SendReport | null = null;
-  const reported = sender.wait().then(() => (report = parseSendReport(sender.stdout)));
+  let senderCpuUs = NaN;
+  const reported: Promise<SendReport> = sender.wait().then(() => {
+    senderCpuUs = reapedChildrenCpuUs() - senderCpu0;
+    report = parseSendReport(sender.stdout);
+    return report;
+  });
   const end = await waitForEnd(rx.output, {
     expected: () => (report !== null ? report.sent : perProc * procs),
     sendersDone: () => report !== null,
@@ -74,7 +82,7 @@ async function main(): Promise<void> {
   });
   const cpu1 = treeCpuUs(rx.proc.pid);
   const peakRssMb = treePeakRssMb(rx.proc.pid);
-  const rep = (await reported) as SendReport;
+  const rep = await reported;
   await rx.stop();
   const top = profileFile !== null ? profileTop(rx.proc.stderr) : undefined;
   await cgroups?.remove();
@@ -92,7 +100,7 @@ async function main(): Promise<void> {
       cpuUsPerMsg: (cpu1 - cpu0) / Math.max(1, end.count),
       peakRssMb,
       bytesPerMsg: Math.round(end.bytes / Math.max(1, end.count)),
-      ...senderSummary(rep),
+      ...senderSummary(rep, senderCpuUs),
       sendersInCgroups: cgroups !== null,
       ...(noCgroups !== null ? { note: `senders not in cgroups: ${noCgroups}` } : {}),
       ...(top !== undefined ? { profileTop: top, profileFile } : {}),

@@ -118,6 +118,18 @@ function readStat(pid: number): ProcStat | null {
   return { ppid: Number(f[1]), ticks: Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]) };
 }
 
+/**
+ * CPU time (user+system) of this process's children that it has already waited for, and of
+ * their waited-for descendants, in µs (cutime+cstime of /proc/self/stat). Read before a child is
+ * spawned and after it has been reaped, it is that child's tree's CPU: how the load generator's
+ * own cost is measured.
+ */
+export function reapedChildrenCpuUs(): number {
+  const text = fs.readFileSync('/proc/self/stat', 'utf8');
+  const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  return ((Number(f[13]) + Number(f[14])) * 1e6) / TICKS_PER_SEC;
+}
+
 /** `root` and every process below it, found by walking /proc once. */
 export function processTree(root: number): number[] {
   const children = new Map<number, number[]>();
@@ -196,11 +208,15 @@ export interface SenderSummary {
   wouldBlock: number;
   wouldBlockShare: number;
   sendErrors: number;
+  /** CPU of cs-send and its sender processes per datagram, µs (NaN when not measured). */
+  senderCpuUsPerMsg: number;
 }
 
-export function senderSummary(rep: SendReport): SenderSummary {
+/** The senders' side of a trial; `cpuUs` is their tree's CPU (reapedChildrenCpuUs difference). */
+export function senderSummary(rep: SendReport, cpuUs = NaN): SenderSummary {
   const s = (rep.t1 - rep.t0) / 1000;
   return {
+    senderCpuUsPerMsg: rep.sent > 0 ? round3(cpuUs / rep.sent) : NaN,
     senderMsgsPerSec: s > 0 ? Math.round(rep.sent / s) : 0,
     wouldBlock: rep.wouldBlock,
     wouldBlockShare: rep.sent > 0 ? round3(rep.wouldBlock / rep.sent) : 0,

@@ -136,7 +136,7 @@ function markdown(r: BenchResults, charts: { throughput: string; race: string })
     if (p.error !== undefined) lines.push(`The profiled run failed: ${p.error}`, '');
     else {
       lines.push(
-        `One extra cs-full trial under \`--profile\` (@datadog/pprof wall-time sampler of the collector's JavaScript thread, ${n(p.msgsPerSec)} msgs/s while sampled; profile in \`${p.profileFile ?? '?'}\`). Top functions by self samples:`,
+        `One extra cs-full trial under \`--profile\` (@datadog/pprof wall-time sampler of the collector's JavaScript thread, ${n(p.msgsPerSec)} msgs/s while sampled; profile in \`${p.profileFile !== undefined ? path.relative(path.resolve(__dirname, '..', '..'), p.profileFile) : '?'}\`). Top functions by self samples:`,
         '',
         '| function | self % |',
         '|---|---:|',

@@ -38,6 +38,7 @@ export function cgroupsUnavailable(): string | null {
   return null;
 }
 
+/** A private tree of docker-shaped cgroups for one case; `remove()` (or cleanup) deletes it. */
 export class BenchCgroups {
   readonly mount: string;
   readonly rootRel: string;

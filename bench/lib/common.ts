@@ -14,6 +14,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
+/** One receive-suite case's JSON line (receive-case.ts). */
 export interface CaseResult {
   case: string;
   messages: number;
@@ -173,6 +174,7 @@ export function treePeakRssMb(root: number): number {
   return Math.round(kb / 1024);
 }
 
+/** Resolves after `ms` milliseconds. */
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -29,6 +29,7 @@ export function decoysBinary(): string | Error {
   }
 }
 
+/** A running decoy launcher. */
 export interface Decoys {
   /** Stops forking, reaps the children, and returns how many were forked and failed. */
   stop(): Promise<{ forks: number; forkFailures: number }>;

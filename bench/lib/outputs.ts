@@ -24,6 +24,7 @@ import { sleep } from './common';
 /** Where a receiver's messages end up. */
 export type Output = { kind: 'files'; dir: string } | { kind: 'journal'; store: string };
 
+/** What a receiver had written when its trial ended. */
 export interface TrialEnd {
   /** Lines (or journal entries of ours) counted at the end. */
   count: number;
@@ -32,6 +33,7 @@ export interface TrialEnd {
   endMs: number;
 }
 
+/** How `waitForEnd` decides that a trial is over. */
 export interface WaitOptions {
   /** Messages sent, once known (the senders' report), else the planned number. */
   expected: () => number;
@@ -98,6 +100,7 @@ function sizeAndMtime(dir: string): { bytes: number; mtimeMs: number; files: str
   return { bytes, mtimeMs, files };
 }
 
+/** What the journal files' headers say, summed over every file. */
 export interface JournalHeader {
   entries: number;
   /** Newest entry's realtime stamp, µs since the epoch; 0 when empty. */

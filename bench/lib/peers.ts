@@ -38,6 +38,7 @@ export interface Running {
   stop(): Promise<void>;
 }
 
+/** How to start one receiver for a trial, and whether it can run here. */
 export interface PeerSpec {
   name: string;
   /** Why it cannot run here, or null. */

@@ -9,16 +9,14 @@
  */
 import path from 'node:path';
 import { runCaseChild } from './common';
+import { type Outcome } from './race-truth';
 
+/** The attribution methods the collector is forced to, in report order. */
 export const RACE_METHODS = ['pidfd', 'proc-verified', 'proc'] as const;
+/** `attribution.debug_delay_us` values: 0, 10 µs, 100 µs, 1 ms per message (KERNEL.md §8). */
 export const RACE_DELAYS_US = [0, 10, 100, 1000] as const;
+/** Peers that receive the same short-lived senders at their own pace. */
 export const RACE_PEERS = ['journald', 'rsyslog-annotate'] as const;
-
-export interface Outcome {
-  ok: number;
-  missing: number;
-  wrong: number;
-}
 
 /** One trial's line (see race-case.ts). */
 export interface RaceRow {
@@ -41,6 +39,7 @@ export interface RaceRow {
   nsPidMax?: number;
 }
 
+/** The suite's parameters: senders per trial, and the PID-reuse mode's pid_max and decoys. */
 export interface RaceOptions {
   senders: number;
   pidMax: number;

@@ -22,12 +22,14 @@ import fs from 'node:fs';
 import { type BenchCgroup } from './cgroups';
 import { filesUnder, readJournal } from './outputs';
 
+/** Messages whose sender was named right, not at all, or wrongly. */
 export interface Outcome {
   ok: number;
   missing: number;
   wrong: number;
 }
 
+/** One trial scored against the truth. */
 export interface RaceScore {
   received: number;
   unmatched: number;
@@ -50,6 +52,7 @@ interface Claim {
   commSource?: string;
 }
 
+/** The comm sender i gave itself (cs-send -c s%06d). */
 export function senderComm(i: number): string {
   return `s${String(i).padStart(6, '0')}`;
 }

@@ -7,6 +7,7 @@
 
 const FONT = 'font-family="DejaVu Sans, Helvetica, Arial, sans-serif"';
 
+/** Escapes text for SVG/XML content and attributes. */
 export function esc(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }
@@ -24,6 +25,7 @@ function svg(width: number, height: number, body: string[]): string {
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}">\n<rect width="100%" height="100%" fill="#fff"/>\n${body.join('\n')}\n</svg>\n`;
 }
 
+/** One bar of `barChart`. */
 export interface Bar {
   label: string;
   value: number;
@@ -57,23 +59,27 @@ export function barChart(title: string, subtitles: string[], bars: Bar[]): strin
   return svg(width, height, body);
 }
 
+/** Counts of one stacked bar (drawn as shares of their sum). */
 export interface Stack {
   ok: number;
   missing: number;
   wrong: number;
 }
 
+/** One labelled row of `stackChart`. */
 export interface StackRow {
   label: string;
   /** One stacked bar per column; null draws "n/a". */
   cells: (Stack | null)[];
 }
 
+/** Rows under one heading of `stackChart`. */
 export interface StackGroup {
   heading: string;
   rows: StackRow[];
 }
 
+/** ok green, missing grey, wrong red. */
 export const OUTCOME_COLORS = { ok: '#2e7d32', missing: '#b0b0b0', wrong: '#c62828' };
 
 /** Groups of rows, each row one 100 % stacked bar per column (e.g. cgroup, comm), with a legend. */

@@ -23,8 +23,10 @@ import { PEERS_BY_NAME, type PeerSpec, ROOT, type Running } from './peers';
 
 export type { Running } from './peers';
 
+/** `attribution.method` of the collector's config. */
 export type Method = 'auto' | 'pidfd' | 'proc-verified' | 'proc' | 'none';
 
+/** What a trial sets in the collector's config. */
 export interface CollectorOptions {
   method: Method;
   /** attribution.debug_delay_us: a busy-wait per message between receiving and attributing. */
@@ -40,6 +42,7 @@ export interface ProfileEntry {
   selfPercent: number;
 }
 
+/** The built CLI, as an operator runs it. */
 export const CLI = path.join(ROOT, 'dist', 'sinks', 'cli.js');
 
 function collectorConfig(o: CollectorOptions): string {

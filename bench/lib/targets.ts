@@ -7,6 +7,7 @@
 import { type RaceRow } from './race-suite';
 import { medianRatio, type ThroughputResult } from './throughput-suite';
 
+/** One target of issue 6 and what this run measured for it. */
 export interface Target {
   target: string;
   value: number | null;

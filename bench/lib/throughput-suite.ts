@@ -54,12 +54,14 @@ export interface ThroughputRow {
   wouldBlockShare?: number;
 }
 
+/** The suite's summary rows, and the per-round rates behind its ratios. */
 export interface ThroughputResult {
   rows: ThroughputRow[];
   /** Rate of each system per round (NaN where a trial failed), for same-round ratios. */
   perRound: Record<string, number[]>;
 }
 
+/** The suite's parameters. */
 export interface ThroughputOptions {
   messages: number;
   senders: number;

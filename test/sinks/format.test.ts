@@ -169,6 +169,15 @@ describe('text', () => {
     );
   });
 
+  test('the fast path skips exactly the strings that need no escaping (every UTF-16 code unit)', () => {
+    for (let c = 0; c <= 0xffff; c++) {
+      const s = `a${String.fromCharCode(c)}b`;
+      const escaped = escapeText(s);
+      const needs = (c < 0x20 && c !== 0x09) || c === 0x5c || (c >= 0x7f && c <= 0x9f) || c === 0x2028 || c === 0x2029;
+      if (needs !== (escaped !== s)) throw new Error(`U+${c.toString(16)}: needs ${needs}, got ${JSON.stringify(escaped)}`);
+    }
+  });
+
   test('a text that looks escaped stays distinguishable', () => {
     expect(unescapeText(escapeText('\\x0a'))).toBe('\\x0a');
     expect(escapeText('\\x0a')).not.toBe(escapeText('\n'));

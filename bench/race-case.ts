@@ -31,7 +31,7 @@ import { PEERS_BY_NAME, type Running } from './lib/peers';
 import { collectorClaims, journalClaims, type RaceScore, rsyslogClaims, score } from './lib/race-truth';
 import { type Method, startCollector } from './lib/systems';
 
-const HOST_PID_MAX = '/proc/sys/kernel/pid_max';
+const PID_MAX = '/proc/sys/kernel/pid_max';
 const ENV = 'CS_BENCH_RACE_INSIDE';
 
 interface Options {
@@ -116,9 +116,11 @@ async function claimsOf(o: Options, rx: Running, layout: Layout): Promise<RaceSc
 async function trial(o: Options, layout: Layout): Promise<Record<string, unknown>> {
   let nsPidMax: number | null = null;
   if (o.pidns) {
-    fs.writeFileSync(HOST_PID_MAX, String(o.pidMax)); // this namespace's /proc (--mount-proc)
-    nsPidMax = Number(fs.readFileSync(HOST_PID_MAX, 'utf8'));
-    await fs.promises.readFile(HOST_PID_MAX); // start libuv's threads now, before PIDs run short
+    // Only ever inside the namespace: we are its init, and /proc is its own (--mount-proc).
+    if (process.pid !== 1 || fs.readlinkSync('/proc/self') !== '1') throw new Error('refusing to set pid_max outside a private PID namespace with its own /proc');
+    fs.writeFileSync(PID_MAX, String(o.pidMax));
+    nsPidMax = Number(fs.readFileSync(PID_MAX, 'utf8'));
+    await fs.promises.readFile(PID_MAX); // start libuv's threads now, before PIDs run short
   }
   const dir = tempDir('cs-race-');
   onCleanup(`temp dir ${dir}`, () => fs.rmSync(dir, { recursive: true, force: true }));
@@ -158,7 +160,7 @@ async function outer(o: Options): Promise<Record<string, unknown>> {
   if (!o.pidns) {
     result = await trial(o, layout);
   } else {
-    const before = fs.readFileSync(HOST_PID_MAX, 'utf8').trim();
+    const before = fs.readFileSync(PID_MAX, 'utf8').trim();
     const inside = new Proc(
       'pid namespace',
       'unshare',
@@ -166,7 +168,7 @@ async function outer(o: Options): Promise<Record<string, unknown>> {
       { env: { ...process.env, [ENV]: JSON.stringify(layout) } },
     );
     await inside.wait();
-    const after = fs.readFileSync(HOST_PID_MAX, 'utf8').trim();
+    const after = fs.readFileSync(PID_MAX, 'utf8').trim();
     const line = inside.stdout.trim().split('\n').filter((l) => l.startsWith('{')).pop();
     if (line === undefined) throw new Error(`the namespace printed no result (exit ${inside.exitCode}): ${inside.stderr.slice(-1500)}`);
     result = JSON.parse(line) as Record<string, unknown>;

@@ -62,16 +62,16 @@ function throughputSection(r: BenchResults, t: ThroughputResult, chart: string):
     '',
     `${r.senders} cs-send processes (each in its own docker-shaped cgroup) send ${n(r.messages)} glibc-shaped 128-byte datagrams per trial, blocking; ` +
       `${r.rounds} interleaved round${r.rounds === 1 ? '' : 's'}, each system in a fresh process; medians, and ratios to the ceiling taken within each round. ` +
-      'CPU is the receiver process tree\'s utime+stime (/proc/PID/stat) per message written, and "receiver cores" that times the rate (≈ 1 for a receiver that is its own bottleneck on one thread); RSS is its peak (VmHWM); lost is sent − lines (journald: entries) written.',
+      'CPU is the receiver process tree\'s utime+stime (/proc/PID/stat) per message written, and "receiver cores" that times the rate (≈ 1 for a receiver that is its own bottleneck on one thread); RSS is its peak (VmHWM); write(2)/msg counts its write-family calls (/proc/PID/io syscw; journald writes through mmap); lost is sent − lines (journald: entries) written.',
     '',
-    '| system | msgs/s (median) | min–max | × ceiling | CPU µs/msg | receiver cores | peak RSS MB | lost | bytes/msg | senders\' CPU µs/msg | would-block |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| system | msgs/s (median) | min–max | × ceiling | CPU µs/msg | receiver cores | peak RSS MB | lost | bytes/msg | write(2)/msg | senders\' CPU µs/msg | would-block |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const row of t.rows) {
     if (row.msgsPerSec === undefined) continue;
     const name = OURS.has(row.case) ? `**${row.case}**` : row.case;
     lines.push(
-      `| ${name} | ${n(row.msgsPerSec)} | ${n(row.minMsgsPerSec)}–${n(row.maxMsgsPerSec)} | ${n(row.ratioToCeiling, 3)} | ${n(row.cpuUsPerMsg, 2)} | ${n(((row.cpuUsPerMsg ?? 0) * (row.msgsPerSec ?? 0)) / 1e6, 2)} | ${row.peakRssMb} | ${row.lost} | ${row.bytesPerMsg} | ${n(row.senderCpuUsPerMsg, 2)} | ${n((row.wouldBlockShare ?? 0) * 100)} % |`,
+      `| ${name} | ${n(row.msgsPerSec)} | ${n(row.minMsgsPerSec)}–${n(row.maxMsgsPerSec)} | ${n(row.ratioToCeiling, 3)} | ${n(row.cpuUsPerMsg, 2)} | ${n(((row.cpuUsPerMsg ?? 0) * (row.msgsPerSec ?? 0)) / 1e6, 2)} | ${row.peakRssMb} | ${row.lost} | ${row.bytesPerMsg} | ${n(row.writeCallsPerMsg, 3)} | ${n(row.senderCpuUsPerMsg, 2)} | ${n((row.wouldBlockShare ?? 0) * 100)} % |`,
     );
   }
   lines.push('', ...t.rows.map((row) => `- \`${row.case}\`: ${row.what}${row.skipped !== undefined ? ` — **skipped**: ${row.skipped}` : ''}${row.errors !== undefined ? ` — **errors**: ${row.errors.join('; ')}` : ''}`));

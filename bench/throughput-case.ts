@@ -14,6 +14,8 @@
  * - `msgsPerSec`: messages written / (time of the last write − the senders' release);
  * - `cpuUsPerMsg`: the receiver process tree's utime+stime over the trial / messages written;
  * - `peakRssMb`: the largest VmHWM in the receiver's tree at the end;
+ * - `writeCallsPerMsg`: write(2)-family calls of the receiver's tree (/proc/PID/io syscw) per
+ *   message: how well it batches its output (journald writes through mmap, so it shows few);
  * - `lost`: sent − written (must be 0: a blocking sender never drops, so any loss is the
  *   receiver's);
  * - the senders' own rate, CPU per message (cs-send's tree, from this process's cutime+cstime
@@ -29,7 +31,7 @@ import fs from 'node:fs';
 import { nativeToolPath } from '../collector';
 import { BenchCgroups, cgroupsUnavailable } from './lib/cgroups';
 import { cleanupAll, onCleanup, Proc } from './lib/cleanup';
-import { parseSendReport, reapedChildrenCpuUs, type SendReport, senderSummary, sleep, tempDir, treeCpuUs, treePeakRssMb } from './lib/common';
+import { parseSendReport, reapedChildrenCpuUs, type SendReport, senderSummary, sleep, tempDir, treeCpuUs, treePeakRssMb, treeWriteCalls } from './lib/common';
 import { waitForEnd } from './lib/outputs';
 import { profileTop, type Running, startCollector, THROUGHPUT_SYSTEMS } from './lib/systems';
 
@@ -65,6 +67,7 @@ async function main(): Promise<void> {
   const args = ['-s', rx.socket, '-C', '-k', String(procs), '-n', String(perProc), '-w'];
   if (cgroups !== null) args.push('-G', cgroups.senderFormat);
   const cpu0 = treeCpuUs(rx.proc.pid);
+  const writes0 = treeWriteCalls(rx.proc.pid);
   const senderCpu0 = reapedChildrenCpuUs();
   const sender = new Proc('cs-send', nativeToolPath('cs-send'), args);
   let report: SendReport | null = null;
@@ -81,6 +84,7 @@ async function main(): Promise<void> {
     idleMs: 15000,
   });
   const cpu1 = treeCpuUs(rx.proc.pid);
+  const writes1 = treeWriteCalls(rx.proc.pid);
   const peakRssMb = treePeakRssMb(rx.proc.pid);
   const rep = await reported;
   await rx.stop();
@@ -100,6 +104,7 @@ async function main(): Promise<void> {
       cpuUsPerMsg: (cpu1 - cpu0) / Math.max(1, end.count),
       peakRssMb,
       bytesPerMsg: Math.round(end.bytes / Math.max(1, end.count)),
+      writeCallsPerMsg: Math.round(((writes1 - writes0) / Math.max(1, end.count)) * 1000) / 1000,
       ...senderSummary(rep, senderCpuUs),
       sendersInCgroups: cgroups !== null,
       ...(noCgroups !== null ? { note: `senders not in cgroups: ${noCgroups}` } : {}),

@@ -160,6 +160,20 @@ export function treeCpuUs(root: number): number {
   return (ticks * 1e6) / TICKS_PER_SEC;
 }
 
+/** write(2)-family calls (syscw of /proc/PID/io) made so far by `root`'s live process tree. */
+export function treeWriteCalls(root: number): number {
+  let n = 0;
+  for (const pid of processTree(root)) {
+    try {
+      const m = /^syscw: (\d+)$/m.exec(fs.readFileSync(`/proc/${pid}/io`, 'utf8'));
+      if (m !== null) n += Number(m[1]);
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return n;
+}
+
 /** The largest VmHWM (peak resident set) among `root`'s process tree, in MB. */
 export function treePeakRssMb(root: number): number {
   let kb = 0;

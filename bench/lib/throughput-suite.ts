@@ -23,6 +23,7 @@ export interface TrialResult {
   cpuUsPerMsg: number;
   peakRssMb: number;
   bytesPerMsg: number;
+  writeCallsPerMsg: number;
   senderMsgsPerSec: number;
   senderCpuUsPerMsg: number;
   wouldBlock: number;
@@ -49,6 +50,7 @@ export interface ThroughputRow {
   peakRssMb?: number;
   lost?: number;
   bytesPerMsg?: number;
+  writeCallsPerMsg?: number;
   senderMsgsPerSec?: number;
   senderCpuUsPerMsg?: number;
   wouldBlockShare?: number;
@@ -122,6 +124,7 @@ export async function runThroughput(o: ThroughputOptions): Promise<ThroughputRes
       peakRssMb: Math.max(...ok.map((r) => r.peakRssMb)),
       lost: ok.reduce((a, r) => a + r.lost, 0),
       bytesPerMsg: Math.round(median(ok.map((r) => r.bytesPerMsg))),
+      writeCallsPerMsg: round3(median(ok.map((r) => r.writeCallsPerMsg))),
       senderMsgsPerSec: Math.round(median(ok.map((r) => r.senderMsgsPerSec))),
       senderCpuUsPerMsg: round3(median(ok.map((r) => r.senderCpuUsPerMsg))),
       wouldBlockShare: round3(median(ok.map((r) => r.wouldBlockShare))),

@@ -486,7 +486,8 @@ export class ForwardSink implements Sink {
         if (sock !== this.udp) return;
         this.state = 'connected';
         this.attempt = 0;
-        this.diagnostics.limited('info', `forward:${this.name}:connected`, `Sending to ${this.target} over UDP${this.count > 0 ? `; ${this.count} messages queued` : ''}.`, {
+        const queued = this.queueText();
+        this.diagnostics.limited('info', `forward:${this.name}:connected`, `Sending to ${this.target} over UDP${queued === '' ? '' : `; ${queued}`}.`, {
           sink: this.name,
           target: this.target,
         });
@@ -550,7 +551,7 @@ export class ForwardSink implements Sink {
   /** "120 messages queued, 5.1 MiB on disk", or '' when nothing waits. */
   private queueText(): string {
     const parts: string[] = [];
-    if (this.count > 0) parts.push(`${this.count} messages queued`);
+    if (this.count > 0) parts.push(`${this.count} message${this.count === 1 ? '' : 's'} queued`);
     if (this.disk !== null && !this.disk.isEmpty()) parts.push(`${sizeText(this.disk.bytes())} on disk`);
     return parts.join(', ');
   }

@@ -141,7 +141,14 @@ async function run(argv: string[]): Promise<void> {
   const adoptFd = inheritedSocket(config);
   const profileFile = values.profile ?? null;
   if (profileFile !== null) startProfile();
-  const collector = new Collector(config, { diagnostics, adoptFd });
+  let collector: Collector;
+  try {
+    collector = new Collector(config, { diagnostics, adoptFd });
+  } catch (err) {
+    // A route naming an unknown sink, a sink that cannot be built: config mistakes, exit 2.
+    if (err instanceof ConfigError) fail(2, err.message);
+    throw err;
+  }
   try {
     collector.start();
   } catch (err: unknown) {

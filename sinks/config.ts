@@ -7,8 +7,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import YAML from 'yaml';
 import { type RateLimitConfig, type RouteConfig, type RouteMatch } from '../routing';
-import { checkKeys, ConfigError, type SectionSpec, type Spec, validate } from './config-schema';
+import { checkKeys, ConfigError, type SectionSpec, type Spec, suggest, validate } from './config-schema';
+import { checkSdId, DEFAULT_SD_ID } from './format';
+import { compileFieldTemplate } from './forward-format';
 import { parseListen } from './metrics';
+import { loadTransportClass } from './winston-sink';
 
 export const FORMATS = ['text', 'json', 'rfc5424'] as const;
 export type FileFormat = (typeof FORMATS)[number];
@@ -29,7 +32,51 @@ export interface FileSinkConfig {
   flush_interval_ms: number;
 }
 
-export type NamedSinkConfig = { type: 'file' } & FileSinkConfig;
+export interface ForwardTlsConfig {
+  ca_file: string | null;
+  cert_file: string | null;
+  key_file: string | null;
+  server_name: string | null;
+  verify_server_name: boolean;
+}
+
+export interface ForwardSinkConfig {
+  protocol: 'tcp' | 'tls' | 'udp';
+  host: string;
+  port: number;
+  format: 'rfc5424' | 'rfc3164';
+  framing: 'auto' | 'octet-counting' | 'newline';
+  tls: ForwardTlsConfig;
+  queue_max_messages: number;
+  queue_max_bytes: number;
+  reconnect_base_ms: number;
+  reconnect_max_ms: number;
+  connect_timeout_ms: number;
+  disk_buffer_dir: string | null;
+  disk_buffer_max_bytes: number;
+  close_timeout_ms: number;
+  app_name: string | null;
+  hostname: string | null;
+  sd_id: string;
+  max_datagram_bytes: number;
+}
+
+export interface WinstonSinkConfig {
+  module: string;
+  transport: string | null;
+  options: Record<string, unknown>;
+  format: FileFormat;
+  queue_max_messages: number;
+  close_timeout_ms: number;
+}
+
+export type NamedSinkConfig =
+  | ({ type: 'file' } & FileSinkConfig)
+  | ({ type: 'forward' } & ForwardSinkConfig)
+  | ({ type: 'winston' } & WinstonSinkConfig);
+
+/** The types a named sink may have. */
+export const SINK_TYPES = ['file', 'forward', 'winston'] as const;
 
 export interface CollectorConfig {
   socket: {
@@ -139,6 +186,153 @@ function validateRoutes(v: unknown, where: string): RouteConfig[] {
   });
 }
 
+const TLS_FIELDS: Record<string, Spec> = {
+  ca_file: {
+    kind: 'string',
+    default: null,
+    nullable: true,
+    doc: 'CA certificates (PEM) that must have signed the server\'s certificate; null uses Node\'s built-in CA list. Read again at every connection attempt.',
+  },
+  cert_file: { kind: 'string', default: null, nullable: true, doc: 'Our client certificate (PEM), for servers that ask for one; needs `key_file`.' },
+  key_file: { kind: 'string', default: null, nullable: true, doc: 'The private key (PEM, unencrypted) of `cert_file`.' },
+  server_name: {
+    kind: 'string',
+    default: null,
+    nullable: true,
+    doc: 'The name the server\'s certificate must carry (also sent as SNI unless it is an IP address); null: `host`.',
+  },
+  verify_server_name: {
+    kind: 'boolean',
+    default: true,
+    doc: 'Check the certificate\'s name; false checks only that a CA of `ca_file` signed it. The chain is always verified, and a failed handshake is retried, never replaced by plaintext.',
+  },
+};
+
+/** The keys of a `type: forward` sink; their docs feed the reference. */
+export const FORWARD_FIELDS: Record<string, Spec> = {
+  protocol: {
+    kind: 'enum',
+    values: ['tcp', 'tls', 'udp'],
+    default: 'tcp',
+    doc: '`tcp` (RFC 6587), `tls` (RFC 5425), or `udp` (RFC 5426: one message per datagram, no disk buffer).',
+  },
+  host: { kind: 'string', default: null, nullable: true, doc: 'The receiver\'s name or address (required).' },
+  port: { kind: 'integer', default: 0, min: 0, max: 65535, doc: 'The receiver\'s port; 0: 514 for tcp and udp, 6514 for tls.' },
+  format: {
+    kind: 'enum',
+    values: ['rfc5424', 'rfc3164'],
+    default: 'rfc5424',
+    doc: '`rfc5424` with the container identity in the `sd_id` element, or `rfc3164` (`<PRI>Mmm dd hh:mm:ss HOST TAG[PID]: MSG`) for old receivers, where only `hostname`/`app_name` can carry it.',
+  },
+  framing: {
+    kind: 'enum',
+    values: ['auto', 'octet-counting', 'newline'],
+    default: 'auto',
+    doc: 'TCP/TLS framing: `octet-counting` (RFC 6587 §3.4.1, `LEN SP MSG`) or `newline` (a LF after each message); `auto` is octet-counting for rfc5424 and newline for rfc3164. Not for udp.',
+  },
+  tls: { kind: 'section', doc: 'Certificates for `protocol: tls`.', fields: TLS_FIELDS },
+  queue_max_messages: { kind: 'integer', default: 100_000, min: 1, max: 10_000_000, doc: 'Messages the memory queue holds at most; beyond it (and `queue_max_bytes`) the newest are dropped as `queue_full`, or go to the disk buffer.' },
+  queue_max_bytes: { kind: 'integer', default: 64 * 1024 * 1024, min: 1024, doc: 'Bytes the memory queue holds at most.' },
+  reconnect_base_ms: { kind: 'integer', default: 500, min: 1, doc: 'Backoff after the first failed attempt: the n-th waits a random time below min(`reconnect_max_ms`, base · 2^n) (full jitter).' },
+  reconnect_max_ms: { kind: 'integer', default: 30_000, min: 1, doc: 'The longest wait between attempts.' },
+  connect_timeout_ms: { kind: 'integer', default: 10_000, min: 1, doc: 'A TCP connect plus TLS handshake that takes longer fails (and is retried).' },
+  disk_buffer_dir: {
+    kind: 'string',
+    default: null,
+    nullable: true,
+    doc: 'Keep messages here (append-only segment files, one directory per sink) while the receiver is down or the memory queue is full, and send them first, in order, on reconnect and after a restart; null: memory only.',
+  },
+  disk_buffer_max_bytes: { kind: 'integer', default: 256 * 1024 * 1024, min: 4096, doc: 'Bytes of messages the disk buffer holds at most; beyond it the newest are dropped as `disk_full`.' },
+  close_timeout_ms: {
+    kind: 'integer',
+    default: 5000,
+    min: 0,
+    doc: 'At stop, time allowed to send what is queued; what is left then goes to the disk buffer, or is dropped as `shutdown`.',
+  },
+  app_name: {
+    kind: 'string',
+    default: null,
+    nullable: true,
+    doc: 'Template for APP-NAME (the TAG in rfc3164), with the variables of `container_path`, e.g. `{name}`; unknown variables render empty, and an empty result keeps the sender\'s own tag. null: the sender\'s tag, else its comm.',
+  },
+  hostname: { kind: 'string', default: null, nullable: true, doc: 'Template for HOSTNAME, like `app_name`; null (or an empty result): the top-level `hostname`.' },
+  sd_id: { kind: 'string', default: DEFAULT_SD_ID, doc: 'SD-ID of the element that carries the container identity, `name@<private enterprise number>`.' },
+  max_datagram_bytes: {
+    kind: 'integer',
+    default: 2048,
+    min: 480,
+    max: 65507,
+    doc: 'udp: longer messages are cut in MSG to this size (counted as `truncated`, still sent); one whose header alone is longer is dropped as `too_large`.',
+  },
+};
+
+/** The keys of a `type: winston` sink. */
+export const WINSTON_FIELDS: Record<string, Spec> = {
+  module: { kind: 'string', default: null, nullable: true, doc: 'The package to load the transport from (required), e.g. `winston`; resolved from the collector\'s node_modules. Its code runs in the collector.' },
+  transport: { kind: 'string', default: null, nullable: true, doc: 'The export that is the transport class, e.g. `File` for `module: winston`; null: the module\'s export itself.' },
+  options: {
+    kind: 'custom',
+    type: 'mapping',
+    default: {},
+    validate: (v, where) => checkKeys(v, where, Object.keys((v ?? {}) as object)),
+    doc: 'Passed to the transport\'s constructor as they are, e.g. `{ filename: /var/log/audit.log }`.',
+  },
+  format: { kind: 'enum', values: FORMATS, default: 'text', doc: 'The line the transport writes (`info[MESSAGE]`), as for files; `message` holds the sender\'s text.' },
+  queue_max_messages: { kind: 'integer', default: 10_000, min: 1, max: 10_000_000, doc: 'Messages waiting for the transport at most; beyond it the newest are dropped as `queue_full`.' },
+  close_timeout_ms: { kind: 'integer', default: 5000, min: 0, doc: 'At stop, time allowed to hand over what is queued and let the transport finish; the rest is dropped as `shutdown`.' },
+};
+
+/** Each named sink type's keys, for validation and the reference. */
+export const SINK_TYPE_SCHEMAS: Readonly<Record<(typeof SINK_TYPES)[number], SectionSpec>> = Object.freeze({
+  file: { kind: 'section', doc: 'A file sink, with the keys of `files`.', fields: FILE_FIELDS },
+  forward: { kind: 'section', doc: 'A forwarder to a central syslog tier.', fields: FORWARD_FIELDS },
+  winston: { kind: 'section', doc: 'A winston transport.', fields: WINSTON_FIELDS },
+});
+
+function configError(where: string, err: unknown): ConfigError {
+  return new ConfigError(`${where}: ${(err as Error).message}`);
+}
+
+function validateForward(d: Record<string, unknown>, w: string): ForwardSinkConfig {
+  const c = validate(SINK_TYPE_SCHEMAS.forward, d, w) as ForwardSinkConfig;
+  if (c.host === null) throw new ConfigError(`${w}.host is required: the receiver's name or address`);
+  if (c.protocol !== 'tls' && d.tls !== undefined) throw new ConfigError(`${w}.tls is only used with protocol: tls (protocol is ${c.protocol})`);
+  if ((c.tls.cert_file === null) !== (c.tls.key_file === null)) {
+    throw new ConfigError(`${w}.tls.${c.tls.cert_file === null ? 'cert_file' : 'key_file'} is needed too: a client certificate goes with its key`);
+  }
+  if (c.protocol === 'udp') {
+    if (c.disk_buffer_dir !== null) throw new ConfigError(`${w}.disk_buffer_dir needs protocol tcp or tls: a UDP receiver gives no sign of an outage`);
+    if (d.framing !== undefined && c.framing !== 'auto') throw new ConfigError(`${w}.framing is for tcp and tls; udp sends one message per datagram`);
+  }
+  if (c.reconnect_max_ms < c.reconnect_base_ms) throw new ConfigError(`${w}.reconnect_max_ms must be at least reconnect_base_ms (${c.reconnect_base_ms})`);
+  try {
+    checkSdId(c.sd_id);
+  } catch (err) {
+    throw configError(`${w}.sd_id`, err);
+  }
+  for (const key of ['app_name', 'hostname'] as const) {
+    const t = c[key];
+    if (t === null) continue;
+    try {
+      compileFieldTemplate(t);
+    } catch (err) {
+      throw configError(`${w}.${key}`, err);
+    }
+  }
+  return c;
+}
+
+function validateWinston(d: Record<string, unknown>, w: string): WinstonSinkConfig {
+  const c = validate(SINK_TYPE_SCHEMAS.winston, d, w) as WinstonSinkConfig;
+  if (c.module === null) throw new ConfigError(`${w}.module is required: the package whose transport to use, e.g. winston`);
+  try {
+    loadTransportClass(c.module, c.transport);
+  } catch (err) {
+    throw configError(`${w}.${/has no transport|does not export/.test((err as Error).message) ? 'transport' : 'module'}`, err);
+  }
+  return c;
+}
+
 function validateSinks(v: unknown, where: string): Record<string, NamedSinkConfig> {
   const o = checkKeys(v, where, Object.keys((v ?? {}) as object));
   const out: Record<string, NamedSinkConfig> = {};
@@ -146,10 +340,18 @@ function validateSinks(v: unknown, where: string): Record<string, NamedSinkConfi
     const w = `${where}.${name}`;
     if (!/^[a-z][a-z0-9_-]*$/.test(name)) throw new ConfigError(`${w}: sink names are lower-case letters, digits, '_' and '-'`);
     if (name === 'files') throw new ConfigError(`${w}: 'files' is the built-in per-container file sink; configure it under the top-level 'files' key`);
-    const d = checkKeys(def, w, ['type', ...Object.keys(FILE_FIELDS)]);
-    if (d.type !== 'file') throw new ConfigError(`${w}.type must be 'file' (got ${JSON.stringify(d.type)})`);
+    const raw = checkKeys(def, w, Object.keys((def ?? {}) as object));
+    const type = raw.type;
+    if (typeof type !== 'string' || !(SINK_TYPES as readonly string[]).includes(type)) {
+      const hint = typeof type === 'string' ? suggest(type, SINK_TYPES) : '';
+      throw new ConfigError(`${w}.type must be 'file', 'forward' or 'winston' (got ${JSON.stringify(type)})${hint.startsWith('; did') ? hint : ''}`);
+    }
+    const t = type as (typeof SINK_TYPES)[number];
+    const d = checkKeys(def, w, ['type', ...Object.keys(SINK_TYPE_SCHEMAS[t].fields)]);
     const { type: _type, ...rest } = d;
-    out[name] = { type: 'file', ...(validate({ kind: 'section', fields: FILE_FIELDS, doc: '' }, rest, w) as FileSinkConfig) };
+    if (t === 'file') out[name] = { type: 'file', ...(validate(SINK_TYPE_SCHEMAS.file, rest, w) as FileSinkConfig) };
+    else if (t === 'forward') out[name] = { type: 'forward', ...validateForward(rest, w) };
+    else out[name] = { type: 'winston', ...validateWinston(rest, w) };
   }
   return out;
 }
@@ -229,7 +431,7 @@ export const SCHEMA: SectionSpec = {
       type: 'mapping',
       default: {},
       validate: validateSinks,
-      doc: 'More sinks by name (`type: file` with the keys of `files`), for routes to name.',
+      doc: 'More sinks by name, for routes to name: `type: file` (the keys of `files`), `type: forward` (to a central syslog tier over tcp, tls or udp, with a memory queue and an optional disk buffer) or `type: winston` (any winston transport); `SINK_TYPE_SCHEMAS` in sinks/config.ts documents each key, deploy/container-syslog.yaml shows them.',
     },
     stats: {
       kind: 'section',

@@ -22,10 +22,13 @@ import {
   type SenderCgroup,
   type SyslogMessage,
 } from '../collector';
-import { RateLimiter, Router, type SuppressionNotice } from '../routing';
-import { type CollectorConfig, type FileSinkConfig } from './config';
+import { RateLimiter, RouteError, Router, type SuppressionNotice } from '../routing';
+import { type CollectorConfig, type FileSinkConfig, type ForwardSinkConfig, type WinstonSinkConfig } from './config';
+import { ConfigError } from './config-schema';
 import { type Diagnostics } from './diagnostics';
 import { FileSink } from './file-sink';
+import { ForwardSink, type ForwardSinkOptions } from './forward';
+import { WinstonSink, type WinstonSinkOptions } from './winston-sink';
 
 export interface SinkStats {
   written: number;
@@ -34,6 +37,8 @@ export interface SinkStats {
 }
 
 export interface Sink {
+  /** Starts background work (a forwarder connects); called once by `Collector.start()`. */
+  start?(): void;
   write(rec: LogRecord): void;
   flush(): void;
   reopen(): void;
@@ -89,6 +94,58 @@ function fileSinkOptions(c: FileSinkConfig, hostname: string) {
   };
 }
 
+function forwardSinkOptions(name: string, c: ForwardSinkConfig, hostname: string): ForwardSinkOptions {
+  return {
+    name,
+    protocol: c.protocol,
+    host: c.host,
+    port: c.port !== 0 ? c.port : c.protocol === 'tls' ? 6514 : 514,
+    format: c.format,
+    framing: c.framing !== 'auto' ? c.framing : c.format === 'rfc3164' ? 'newline' : 'octet-counting',
+    tls: {
+      caFile: c.tls.ca_file,
+      certFile: c.tls.cert_file,
+      keyFile: c.tls.key_file,
+      serverName: c.tls.server_name,
+      verifyServerName: c.tls.verify_server_name,
+    },
+    queueMaxMessages: c.queue_max_messages,
+    queueMaxBytes: c.queue_max_bytes,
+    reconnectBaseMs: c.reconnect_base_ms,
+    reconnectMaxMs: c.reconnect_max_ms,
+    connectTimeoutMs: c.connect_timeout_ms,
+    diskBufferDir: c.disk_buffer_dir,
+    diskBufferMaxBytes: c.disk_buffer_max_bytes,
+    closeTimeoutMs: c.close_timeout_ms,
+    appName: c.app_name,
+    hostname: c.hostname,
+    defaultHostname: hostname,
+    sdId: c.sd_id,
+    maxDatagramBytes: c.max_datagram_bytes,
+  };
+}
+
+function winstonSinkOptions(name: string, c: WinstonSinkConfig, hostname: string): WinstonSinkOptions {
+  return {
+    name,
+    module: c.module,
+    transport: c.transport,
+    options: c.options,
+    format: c.format,
+    hostname,
+    queueMaxMessages: c.queue_max_messages,
+    closeTimeoutMs: c.close_timeout_ms,
+  };
+}
+
+/** One sentence about a sink's counters, for the log at stop. */
+function sinkSummary(name: string, st: SinkStats): string {
+  const x = st as SinkStats & { state?: string; queueMessages?: number; diskBufferBytes?: number; reconnects?: number; truncated?: number };
+  let text = `Sink '${name}' closed: written ${st.written}, bytes ${st.bytes}, dropped ${JSON.stringify(st.dropped)}`;
+  if (x.state !== undefined) text += `, reconnects ${x.reconnects ?? 0}, truncated ${x.truncated ?? 0}, left on disk ${x.diskBufferBytes ?? 0} bytes`;
+  return `${text}.`;
+}
+
 /** Where a record is counted: its container's name, or host/unknown. */
 function counterKey(s: SenderCgroup): string {
   if (s.container !== null) return `${s.container.runtime}/${s.container.name}`;
@@ -125,11 +182,29 @@ export class Collector {
     this.sinks.set('files', files);
     this.fileSinks.push(files);
     for (const [name, def] of Object.entries(config.sinks)) {
-      const sink = new FileSink(fileSinkOptions(def, config.hostname));
+      let sink: Sink;
+      try {
+        if (def.type === 'forward') {
+          sink = new ForwardSink(forwardSinkOptions(name, def, config.hostname), { diagnostics: this.diagnostics });
+        } else if (def.type === 'winston') {
+          sink = new WinstonSink(winstonSinkOptions(name, def, config.hostname), { diagnostics: this.diagnostics });
+        } else {
+          const files = new FileSink(fileSinkOptions(def, config.hostname));
+          this.fileSinks.push(files);
+          sink = files;
+        }
+      } catch (err) {
+        throw new ConfigError(`sinks.${name}: ${(err as Error).message}`);
+      }
       this.sinks.set(name, sink);
-      this.fileSinks.push(sink);
     }
-    this.router = new Router(config.routes, { sinkNames: this.sinks.keys(), defaultSinks: ['files'], defaultRateLimit: config.rate_limit });
+    try {
+      this.router = new Router(config.routes, { sinkNames: this.sinks.keys(), defaultSinks: ['files'], defaultRateLimit: config.rate_limit });
+    } catch (err) {
+      // A route naming a sink that does not exist is a config mistake like any other.
+      if (err instanceof RouteError) throw new ConfigError(err.message);
+      throw err;
+    }
     this.limiter = new RateLimiter({ now: this.now, onNotice: (n) => this.writeNotice(n) });
   }
 
@@ -176,6 +251,7 @@ export class Collector {
     this.index = index;
     this.receiver = receiver;
     this.builder = new RecordBuilder({ resolver, receiver, now: this.now });
+    for (const sink of this.sinks.values()) sink.start?.();
     receiver.start();
     this.timer = setInterval(() => this.tick(), 1000);
     this.timer.unref();
@@ -319,7 +395,13 @@ export class Collector {
     this.timer = null;
     const drained = this.receiver?.stop() ?? 0;
     this.limiter.flush();
-    for (const sink of this.sinks.values()) await sink.close();
+    // Forwarders may take up to their close timeout each: close all sinks at once.
+    const names = [...this.sinks.keys()];
+    await Promise.all(names.map((name) => (this.sinks.get(name) as Sink).close()));
+    for (const name of names) {
+      const st = (this.sinks.get(name) as Sink).stats();
+      this.diagnostics.info(sinkSummary(name, st), { sink: name, written: st.written });
+    }
     this.index?.stop();
     return drained;
   }

@@ -519,7 +519,9 @@ export class ForwardSink implements Sink {
       done = true;
       clearTimeout(settle);
       this.settle = null;
-      this.connected(sock);
+      // Not from inside the 'session' event: writing while Node is still processing the
+      // ticket's record corrupts the stream (the peer sees a bad record MAC).
+      setImmediate(() => this.connected(sock));
     };
     const settle = setTimeout(go, TLS13_SETTLE_MS);
     settle.unref();

@@ -5,6 +5,7 @@
       "sources": [
         "native/addon.cc",
         "native/attribution.cc",
+        "native/batch-filler.cc",
         "native/cgroup.cc",
         "native/errors.cc",
         "native/kernel.cc",
@@ -12,6 +13,7 @@
         "native/notify.cc",
         "native/probe.cc",
         "native/process-extras.cc",
+        "native/receive-thread.cc",
         "native/receiver.cc",
         "native/sender-cache.cc",
         "native/socket.cc"
@@ -20,18 +22,21 @@
       "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_DEPRECATED"],
       "cflags!": ["-fno-exceptions"],
       "cflags_cc!": ["-fno-exceptions"],
-      "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-O2", "-fexceptions"],
+      "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-O2", "-fexceptions", "-pthread"],
+      "ldflags": ["-pthread"],
       "conditions": [
         ["OS!='linux'", {
           "sources!": [
             "native/addon.cc",
             "native/attribution.cc",
+            "native/batch-filler.cc",
             "native/cgroup.cc",
             "native/kernel.cc",
             "native/log-files.cc",
             "native/notify.cc",
             "native/probe.cc",
             "native/process-extras.cc",
+            "native/receive-thread.cc",
             "native/receiver.cc",
             "native/sender-cache.cc",
             "native/socket.cc"

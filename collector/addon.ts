@@ -36,6 +36,7 @@ export interface NativeReceiverOptions {
   commTtlMs?: number;
   maxPinnedPidfds?: number;
   extras?: boolean;
+  thread?: boolean;
   debugDelayUs?: number;
 }
 
@@ -74,6 +75,7 @@ export interface NativeReceiver {
   readonly rcvbufForced: boolean;
   readonly batchSize: number;
   readonly slotBytes: number;
+  readonly threaded: boolean;
   start(): void;
   pause(): void;
   /** Receives synchronously until the queue is empty (or maxBatches); returns the message count. */
@@ -107,7 +109,7 @@ interface Addon {
   notify(socketPath: string, text: string): void;
   Receiver: new (
     options: NativeReceiverOptions,
-    onBatch: (count: number) => void,
+    onBatch: (count: number, base: number) => void,
     onError: (err: NativeError) => void,
   ) => NativeReceiver;
   layout: Record<keyof typeof LAYOUT, number>;

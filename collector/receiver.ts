@@ -85,6 +85,12 @@ export interface ReceiverOptions {
   commTtlMs?: number;
   /** pidfds kept open to known senders (each makes that sender's datagrams cheaper); 0 disables. */
   maxPinnedPidfds?: number;
+  /**
+   * Receive and attribute on a thread of the addon's own, in parallel with the JS pipeline.
+   * By default the receive runs on the main thread from a poll handle, with one batch in flight;
+   * with the thread, two (one being processed, one being received).
+   */
+  thread?: boolean;
   /** Also read each new sender's exe and cmdline, by the same verified method as comm. Off by default. */
   extras?: boolean;
   /** Benchmarks only: busy-wait this long per datagram between receiving and attributing it. */
@@ -101,6 +107,8 @@ export interface ReceiverCounters extends NativeCounters {
 /** A reused view over one received batch; valid only inside the batch callback. */
 export class Batch {
   count = 0;
+  /** Index of this batch's first record in the shared buffers (batches alternate between sets). */
+  base = 0;
   private readonly bytes: Buffer;
   private readonly index: Buffer;
   private readonly f64: Float64Array;
@@ -117,74 +125,74 @@ export class Batch {
 
   /** SCM_CREDENTIALS pid in the collector's pid namespace; -1 when no credentials arrived. */
   pid(i: number): number {
-    return this.i32[i * 24 + LAYOUT.pid / 4];
+    return this.i32[(this.base + i) * 24 + LAYOUT.pid / 4];
   }
   uid(i: number): number {
-    return this.u32[i * 24 + LAYOUT.uid / 4];
+    return this.u32[(this.base + i) * 24 + LAYOUT.uid / 4];
   }
   gid(i: number): number {
-    return this.u32[i * 24 + LAYOUT.gid / 4];
+    return this.u32[(this.base + i) * 24 + LAYOUT.gid / 4];
   }
   flags(i: number): number {
-    return this.u32[i * 24 + LAYOUT.flags / 4];
+    return this.u32[(this.base + i) * 24 + LAYOUT.flags / 4];
   }
   /** cgroup v2 id (the cgroup directory's inode number); 0 when unknown. */
   cgroupId(i: number): number {
-    return this.f64[i * 12 + LAYOUT.cgroupId / 8];
+    return this.f64[(this.base + i) * 12 + LAYOUT.cgroupId / 8];
   }
   /** The sender's pidfs inode: unique per process for the whole boot; 0 when unknown. */
   processKey(i: number): number {
-    return this.f64[i * 12 + LAYOUT.processKey / 8];
+    return this.f64[(this.base + i) * 12 + LAYOUT.processKey / 8];
   }
   /** Kernel receive time, µs since the epoch. */
   receivedUs(i: number): number {
-    return this.f64[i * 12 + LAYOUT.recvTimeUs / 8];
+    return this.f64[(this.base + i) * 12 + LAYOUT.recvTimeUs / 8];
   }
   /** wait(2) status of a sender that had been reaped; null if it was alive or a zombie. */
   exitStatus(i: number): number | null {
-    return (this.flags(i) & FLAGS.exited) !== 0 ? this.i32[i * 24 + LAYOUT.exitStatus / 4] : null;
+    return (this.flags(i) & FLAGS.exited) !== 0 ? this.i32[(this.base + i) * 24 + LAYOUT.exitStatus / 4] : null;
   }
   length(i: number): number {
-    return this.u32[i * 24 + LAYOUT.length / 4];
+    return this.u32[(this.base + i) * 24 + LAYOUT.length / 4];
   }
   /** The datagram's length as sent (larger than length(i) when truncated). */
   originalLength(i: number): number {
-    return this.u32[i * 24 + LAYOUT.origLength / 4];
+    return this.u32[(this.base + i) * 24 + LAYOUT.origLength / 4];
   }
   truncated(i: number): boolean {
     return (this.flags(i) & FLAGS.truncated) !== 0;
   }
   fdsClosed(i: number): number {
-    return this.u32[i * 24 + LAYOUT.fdsClosed / 4];
+    return this.u32[(this.base + i) * 24 + LAYOUT.fdsClosed / 4];
   }
   pidfdErrno(i: number): number {
-    return this.i32[i * 24 + LAYOUT.pidfdErrno / 4];
+    return this.i32[(this.base + i) * 24 + LAYOUT.pidfdErrno / 4];
   }
   /** The payload bytes, without copying: valid until the callback returns. */
   payload(i: number): Buffer {
-    const off = this.u32[i * 24 + LAYOUT.offset / 4];
+    const off = this.u32[(this.base + i) * 24 + LAYOUT.offset / 4];
     return this.bytes.subarray(off, off + this.length(i));
   }
   /** The payload decoded as UTF-8 (invalid sequences become U+FFFD). */
   text(i: number): string {
-    const off = this.u32[i * 24 + LAYOUT.offset / 4];
+    const off = this.u32[(this.base + i) * 24 + LAYOUT.offset / 4];
     return this.bytes.toString('utf8', off, off + this.length(i));
   }
   /** The sender's comm as the receiver learnt it, or null (see commProvenance). */
   comm(i: number): string | null {
     if ((this.flags(i) & (FLAGS.commVerified | FLAGS.commCached | FLAGS.commProc)) === 0) return null;
-    const base = i * LAYOUT.recordBytes + LAYOUT.comm;
+    const base = (this.base + i) * LAYOUT.recordBytes + LAYOUT.comm;
     let end = base;
     while (end < base + 16 && this.index[end] !== 0) end++;
     return this.index.toString('utf8', base, end);
   }
   /** The sender's pid inside its innermost pid namespace, or -1 when unknown (e.g. reaped). */
   nsPid(i: number): number {
-    return (this.flags(i) & FLAGS.nsPid) !== 0 ? this.i32[i * 24 + LAYOUT.nsPid / 4] : -1;
+    return (this.flags(i) & FLAGS.nsPid) !== 0 ? this.i32[(this.base + i) * 24 + LAYOUT.nsPid / 4] : -1;
   }
   /** Pid namespace levels between the collector and the sender (1 = same namespace), 0 unknown. */
   nsDepth(i: number): number {
-    return (this.flags(i) & FLAGS.nsPid) !== 0 ? this.u32[i * 24 + LAYOUT.nsDepth / 4] : 0;
+    return (this.flags(i) & FLAGS.nsPid) !== 0 ? this.u32[(this.base + i) * 24 + LAYOUT.nsDepth / 4] : 0;
   }
   cgroupProvenance(i: number): CgroupProvenance {
     return cgroupProvenance(this.flags(i));
@@ -215,6 +223,8 @@ export class Receiver {
   readonly method: AttributionMethod;
   readonly socketPath: string;
   readonly adopted: boolean;
+  /** Whether the addon receives on a thread of its own. */
+  readonly threaded: boolean;
   /** What the socket setup achieved: SO_PASSPIDFD on, SO_PASSRIGHTS off, rcvbuf size. */
   readonly socket: {
     passPidfd: boolean;
@@ -269,14 +279,16 @@ export class Receiver {
         commTtlMs: options.commTtlMs ?? 1000,
         maxPinnedPidfds: options.maxPinnedPidfds ?? 1024,
         extras: options.extras ?? false,
+        thread: options.thread ?? false,
         debugDelayUs: options.debugDelayUs ?? 0,
       },
-      (count) => this.dispatch(count),
+      (count, base) => this.dispatch(count, base),
       (err) => this.onError(err),
     );
     this.batch = new Batch(this.native.payload, this.native.index);
     this.socketPath = this.native.path;
     this.adopted = !this.native.boundByUs;
+    this.threaded = this.native.threaded;
     this.socket = {
       passPidfd: this.native.passPidfd,
       refusesFds: this.native.refusesFds,
@@ -286,8 +298,9 @@ export class Receiver {
     };
   }
 
-  private dispatch(count: number): void {
+  private dispatch(count: number, base: number): void {
     this.batch.count = count;
+    this.batch.base = base;
     try {
       this.onBatch(this.batch);
     } catch (err) {

@@ -98,6 +98,8 @@ export class SenderResolver {
   private readonly cgroups = new Map<number, SenderCgroup>();
   private readonly containers = new Map<string, ContainerInfo>();
   private readonly pods = new Map<string, PodInfo>();
+  /** One shared object per unresolved id, so per-sender caches downstream keep working. */
+  private readonly unresolvedById = new Map<number, SenderCgroup>();
   private unresolved = 0;
 
   constructor(options: SenderResolverOptions) {
@@ -114,9 +116,14 @@ export class SenderResolver {
     if (id <= 0) return NO_CGROUP;
     const entry = this.index.lookup(id);
     if (entry === null) {
-      // Not cached: the index remembers the miss, and a later lookup may succeed.
+      // Not cached as resolved: the index remembers the miss, and a later lookup may succeed.
       this.unresolved++;
-      return unresolvedCgroup(id);
+      let u = this.unresolvedById.get(id);
+      if (u === undefined) {
+        u = unresolvedCgroup(id);
+        remember(this.unresolvedById, id, u, 1000);
+      }
+      return u;
     }
     const ident = identifyCgroupPath(entry.path);
     const container = ident.container === null ? null : this.container(ident.container, ident.pod);

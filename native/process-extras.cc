@@ -8,12 +8,16 @@ namespace cs {
 
 ProcessExtras::ProcessExtras(uint32_t capacity) : ring_(capacity == 0 ? 1 : capacity) {}
 
-const ExtrasEntry* ProcessExtras::Get(uint64_t key) const {
+bool ProcessExtras::Get(uint64_t key, ExtrasEntry* out) const {
+  std::lock_guard<std::mutex> lock(mu_);
   auto it = index_.find(key);
-  return it == index_.end() ? nullptr : &ring_[it->second];
+  if (it == index_.end()) return false;
+  *out = ring_[it->second];
+  return true;
 }
 
 void ProcessExtras::Put(uint64_t key, std::string exe, std::string cmdline) {
+  std::lock_guard<std::mutex> lock(mu_);
   auto it = index_.find(key);
   uint32_t slot;
   if (it != index_.end()) {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <mutex>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -16,14 +17,17 @@ struct ExtrasEntry {
   std::string cmdline;  // arguments joined by spaces
 };
 
+// Put and Has run on the receiving thread; Get on the main thread: Put and Get take the lock.
 class ProcessExtras {
  public:
   explicit ProcessExtras(uint32_t capacity);
   bool Has(uint64_t key) const { return index_.count(key) != 0; }
-  const ExtrasEntry* Get(uint64_t key) const;
+  // A copy, taken under the lock; false if unknown.
+  bool Get(uint64_t key, ExtrasEntry* out) const;
   void Put(uint64_t key, std::string exe, std::string cmdline);
 
  private:
+  mutable std::mutex mu_;
   std::vector<ExtrasEntry> ring_;
   std::unordered_map<uint64_t, uint32_t> index_;
   uint32_t next_ = 0;

@@ -3,11 +3,9 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <ctime>
 #include <unistd.h>
 
 #include "errors.h"
-#include "kernel.h"
 
 namespace cs {
 
@@ -15,11 +13,6 @@ namespace {
 
 constexpr int kMaxBatchesPerWakeup = 16;
 constexpr uint32_t kMaxBatch = 256;
-// creds (32) + pidfd (24) + timestamp (32), with room left over.
-constexpr uint32_t kControlSmall = 256;
-// ... plus SCM_RIGHTS at its maximum (SCM_MAX_FD = 253 fds): the kernel writes RIGHTS *before*
-// SCM_PIDFD, so a tight buffer would lose the pidfd to a sender's fds (KERNEL.md §2.4).
-constexpr uint32_t kControlWithFds = 256 + 1024 + 64;
 
 uint32_t GetU32(const Napi::Object& o, const char* key, uint32_t fallback) {
   Napi::Value v = o.Get(key);
@@ -34,22 +27,6 @@ bool GetBool(const Napi::Object& o, const char* key, bool fallback) {
 std::string GetString(const Napi::Object& o, const char* key) {
   Napi::Value v = o.Get(key);
   return v.IsString() ? v.As<Napi::String>().Utf8Value() : std::string();
-}
-
-uint64_t MonotonicMs() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-  return static_cast<uint64_t>(ts.tv_sec) * 1000 + static_cast<uint64_t>(ts.tv_nsec) / 1000000;
-}
-
-// Models a loaded collector for the race benchmark: time passes between the receive and the
-// attribution, as it does when the receiver falls behind.
-void BusyWaitUs(uint32_t us) {
-  timespec start, now;
-  clock_gettime(CLOCK_MONOTONIC, &start);
-  do {
-    clock_gettime(CLOCK_MONOTONIC, &now);
-  } while ((now.tv_sec - start.tv_sec) * 1000000L + (now.tv_nsec - start.tv_nsec) / 1000 < static_cast<long>(us));
 }
 
 Method ParseMethod(Napi::Env env, const std::string& s) {
@@ -76,26 +53,26 @@ Napi::Function Receiver::Init(Napi::Env env) {
                      });
 }
 
-Receiver::Receiver(const Napi::CallbackInfo& info)
-    : Napi::ObjectWrap<Receiver>(info),
-      cache_(info[0].IsObject() ? GetU32(info[0].As<Napi::Object>(), "commCacheSize", 4096) : 4096,
-             info[0].IsObject() ? GetU32(info[0].As<Napi::Object>(), "commTtlMs", 1000) : 1000,
-             info[0].IsObject() ? GetU32(info[0].As<Napi::Object>(), "maxPinnedPidfds", 1024) : 1024),
-      extras_(info[0].IsObject() && GetBool(info[0].As<Napi::Object>(), "extras", false) ? 1024 : 1),
-      max_pinned_(info[0].IsObject() ? GetU32(info[0].As<Napi::Object>(), "maxPinnedPidfds", 1024) : 1024) {
+Receiver::Receiver(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Receiver>(info) {
   Napi::Env env = info.Env();
   if (!info[0].IsObject() || !info[1].IsFunction() || !info[2].IsFunction()) {
     throw MakeError(env, "Receiver(options, onBatch, onError): bad arguments", "EINVAL", EINVAL, nullptr, "");
   }
   Napi::Object o = info[0].As<Napi::Object>();
-  batch_size_ = std::clamp<uint32_t>(GetU32(o, "batchSize", kMaxBatch), 1, kMaxBatch);
-  slot_bytes_ = std::clamp<uint32_t>(GetU32(o, "slotBytes", 65536), 64, 1u << 20);
-  attribution_.method = ParseMethod(env, GetString(o, "method"));
-  attribution_.pidfs_keys = GetBool(o, "pidfsKeys", true);
-  attribution_.ns_pid = GetBool(o, "nsPid", true);
-  attribution_.extras = GetBool(o, "extras", false);
-  delay_us_ = GetU32(o, "debugDelayUs", 0);
-  attribution_.cgroup_root = GetString(o, "cgroupRoot");
+  FillerOptions fo;
+  fo.batch_size = batch_size_ = std::clamp<uint32_t>(GetU32(o, "batchSize", kMaxBatch), 1, kMaxBatch);
+  fo.slot_bytes = slot_bytes_ = std::clamp<uint32_t>(GetU32(o, "slotBytes", 65536), 64, 1u << 20);
+  use_thread_ = GetBool(o, "thread", true);
+  fo.sets = use_thread_ ? 2 : 1;
+  fo.cache_entries = GetU32(o, "commCacheSize", 4096);
+  fo.cache_ttl_ms = GetU32(o, "commTtlMs", 1000);
+  fo.max_pinned = GetU32(o, "maxPinnedPidfds", 1024);
+  fo.delay_us = GetU32(o, "debugDelayUs", 0);
+  fo.attribution.method = ParseMethod(env, GetString(o, "method"));
+  fo.attribution.pidfs_keys = GetBool(o, "pidfsKeys", true);
+  fo.attribution.ns_pid = GetBool(o, "nsPid", true);
+  fo.attribution.extras = GetBool(o, "extras", false);
+  fo.attribution.cgroup_root = GetString(o, "cgroupRoot");
 
   SocketOptions so;
   so.path = GetString(o, "path");
@@ -107,26 +84,12 @@ Receiver::Receiver(const Napi::CallbackInfo& info)
   so.refuse_fds = GetBool(o, "refuseFds", true);
   sock_ = OpenLogSocket(env, so);
 
-  control_bytes_ = sock_.refuses_fds ? kControlSmall : kControlWithFds;
-  msgs_.resize(batch_size_);
-  iovs_.resize(batch_size_);
-  control_.resize(static_cast<size_t>(batch_size_) * control_bytes_);
-  Napi::ArrayBuffer payload = Napi::ArrayBuffer::New(env, static_cast<size_t>(batch_size_) * slot_bytes_);
-  Napi::ArrayBuffer index = Napi::ArrayBuffer::New(env, static_cast<size_t>(batch_size_) * sizeof(Record));
-  payload_ = static_cast<uint8_t*>(payload.Data());
-  records_ = static_cast<Record*>(index.Data());
+  size_t slots = static_cast<size_t>(fo.sets) * batch_size_;
+  Napi::ArrayBuffer payload = Napi::ArrayBuffer::New(env, slots * slot_bytes_);
+  Napi::ArrayBuffer index = Napi::ArrayBuffer::New(env, slots * sizeof(Record));
   payload_ref_ = Napi::Persistent(payload);
   index_ref_ = Napi::Persistent(index);
-  for (uint32_t i = 0; i < batch_size_; i++) {
-    iovs_[i].iov_base = payload_ + static_cast<size_t>(i) * slot_bytes_;
-    iovs_[i].iov_len = slot_bytes_;
-    msghdr& h = msgs_[i].msg_hdr;
-    h.msg_name = nullptr;
-    h.msg_namelen = 0;
-    h.msg_iov = &iovs_[i];
-    h.msg_iovlen = 1;
-    h.msg_control = control_.data() + static_cast<size_t>(i) * control_bytes_;
-  }
+  filler_ = std::make_unique<BatchFiller>(sock_, fo, static_cast<uint8_t*>(payload.Data()), static_cast<Record*>(index.Data()));
   on_batch_ = Napi::Persistent(info[1].As<Napi::Function>());
   on_error_ = Napi::Persistent(info[2].As<Napi::Function>());
 
@@ -143,194 +106,158 @@ Receiver::Receiver(const Napi::CallbackInfo& info)
   self.Set("rcvbufForced", Napi::Boolean::New(env, sock_.rcvbuf_forced));
   self.Set("batchSize", Napi::Number::New(env, batch_size_));
   self.Set("slotBytes", Napi::Number::New(env, slot_bytes_));
+  self.Set("threaded", Napi::Boolean::New(env, use_thread_));
 }
 
 Receiver::~Receiver() {
-  StopPolling();
+  if (thread_) thread_->Stop();  // no JS here: published sets are dropped with the object
+  if (poll_ != nullptr) {
+    uv_poll_stop(poll_);
+    poll_->data = nullptr;
+    uv_close(reinterpret_cast<uv_handle_t*>(poll_), [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
+  }
+  if (async_ != nullptr) {
+    async_->data = nullptr;
+    uv_close(reinterpret_cast<uv_handle_t*>(async_), [](uv_handle_t* h) { delete reinterpret_cast<uv_async_t*>(h); });
+  }
   if (sock_.fd >= 0) close(sock_.fd);
 }
 
-int Receiver::ReceiveBatch() {
-  for (uint32_t i = 0; i < batch_size_; i++) {
-    msgs_[i].msg_hdr.msg_controllen = control_bytes_;
-    msgs_[i].msg_hdr.msg_flags = 0;
+int Receiver::ReceiveOnMain() {
+  int err = 0;
+  uint32_t n = filler_->FillFrom(0, 0, &err);
+  if (n > 0) {
+    filler_->FinishBatch(n);
+    return static_cast<int>(n);  // an error after some datagrams shows on the next call
   }
-  int n;
-  do {
-    n = recvmmsg(sock_.fd, msgs_.data(), batch_size_, MSG_DONTWAIT | MSG_CMSG_CLOEXEC | MSG_TRUNC, nullptr);
-  } while (n < 0 && errno == EINTR);
-  if (n < 0) return (errno == EAGAIN || errno == EWOULDBLOCK) ? 0 : -errno;
-  uint64_t now_ms = MonotonicMs();
-  for (int i = 0; i < n; i++) ProcessMessage(i, now_ms);
-  // Release pinned pidfds of reaped senders; harder when the pin budget is spent.
-  cache_.Sweep(cache_.pinned() >= max_pinned_ ? 256 : 16);
-  counters_.received += static_cast<uint64_t>(n);
-  counters_.batches++;
-  return n;
+  return err != 0 ? -err : 0;
 }
 
-void Receiver::ProcessMessage(int i, uint64_t now_ms) {
-  Record* rec = &records_[i];
-  std::memset(rec, 0, sizeof(*rec));
-  rec->pid = -1;
-  rec->uid = 0xFFFFFFFFu;
-  rec->gid = 0xFFFFFFFFu;
-  rec->ns_pid = -1;
-  const msghdr& h = msgs_[i].msg_hdr;
-  uint32_t len = msgs_[i].msg_len;  // the datagram's real length (MSG_TRUNC in flags)
-  rec->offset = static_cast<uint32_t>(i) * slot_bytes_;
-  rec->orig_length = len;
-  rec->length = std::min(len, slot_bytes_);
-  if (len > slot_bytes_ || (h.msg_flags & MSG_TRUNC) != 0) {
-    rec->flags |= kFlagTruncated;
-    counters_.truncated++;
-  }
-  if ((h.msg_flags & MSG_CTRUNC) != 0) {
-    rec->flags |= kFlagCtrunc;
-    counters_.ctrunc++;
-  }
-  int pidfd = -1;
-  for (cmsghdr* c = CMSG_FIRSTHDR(&h); c != nullptr; c = CMSG_NXTHDR(const_cast<msghdr*>(&h), c)) {
-    if (c->cmsg_level != SOL_SOCKET) continue;
-    size_t data_len = c->cmsg_len - CMSG_LEN(0);
-    if (c->cmsg_type == SCM_CREDENTIALS && data_len >= sizeof(ucred)) {
-      ucred cr;
-      std::memcpy(&cr, CMSG_DATA(c), sizeof(cr));
-      rec->pid = cr.pid;
-      rec->uid = cr.uid;
-      rec->gid = cr.gid;
-      rec->flags |= kFlagCreds;
-    } else if (c->cmsg_type == kScmPidfd && data_len >= sizeof(int)) {
-      int v;
-      std::memcpy(&v, CMSG_DATA(c), sizeof(v));
-      if (v >= 0) {
-        if (pidfd >= 0) close(pidfd);
-        pidfd = v;
-        rec->flags |= kFlagPidfd;
-      } else {  // < 6.17: the sender was reaped before recvmsg, the kernel passes -errno
-        rec->flags |= kFlagPidfdStale;
-        rec->pidfd_errno = -v;
-        counters_.pidfd_stale++;
-      }
-    } else if (c->cmsg_type == SCM_RIGHTS) {
-      size_t nfds = data_len / sizeof(int);
-      for (size_t k = 0; k < nfds; k++) {
-        int fd;
-        std::memcpy(&fd, CMSG_DATA(c) + k * sizeof(int), sizeof(fd));
-        if (fd >= 0) close(fd);
-      }
-      rec->fds_closed += static_cast<uint32_t>(nfds);
-      rec->flags |= kFlagFds;
-    } else if (c->cmsg_type == SCM_TIMESTAMPNS && data_len >= sizeof(timespec)) {
-      timespec ts;
-      std::memcpy(&ts, CMSG_DATA(c), sizeof(ts));
-      rec->recv_time_us = static_cast<double>(ts.tv_sec) * 1e6 + static_cast<double>(ts.tv_nsec / 1000);
-      rec->flags |= kFlagTimestamp;
+void Receiver::CallBatch(Napi::Env env, bool from_loop, uint32_t count, uint32_t base) {
+  if (from_loop) {
+    try {
+      on_batch_.MakeCallback(Value(), {Napi::Number::New(env, count), Napi::Number::New(env, base)});
+    } catch (const Napi::Error& e) {
+      napi_fatal_exception(env, e.Value());
     }
+  } else {
+    on_batch_.Call(Value(), {Napi::Number::New(env, count), Napi::Number::New(env, base)});
   }
-  if ((rec->flags & kFlagTimestamp) == 0) {
-    timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    rec->recv_time_us = static_cast<double>(ts.tv_sec) * 1e6 + static_cast<double>(ts.tv_nsec / 1000);
+}
+
+void Receiver::ReportError(Napi::Env env, bool from_loop, int err) {
+  Napi::Error e = MakeErrnoError(env, err, "recvmmsg", sock_.path, "Cannot receive from");
+  if (!from_loop) {
+    on_error_.Call(Value(), {e.Value()});
+    return;
   }
-  if ((rec->flags & kFlagCreds) == 0) {
-    counters_.no_creds++;
-  } else if (rec->pid == 0) {
-    // Queued before SO_PASSCRED was on, or sent from outside our pid namespace: no usable pid.
-    counters_.no_pid++;
+  try {
+    on_error_.MakeCallback(Value(), {e.Value()});
+  } catch (const Napi::Error& ex) {
+    napi_fatal_exception(env, ex.Value());
   }
-  if (rec->fds_closed != 0) {
-    counters_.fds_closed += rec->fds_closed;
-    counters_.datagrams_with_fds++;
+}
+
+void Receiver::DeliverReady(Napi::Env env, bool from_loop) {
+  if (!thread_) return;
+  ReadySet r;
+  while (thread_->TakeReady(&r)) {
+    if (r.count > 0) CallBatch(env, from_loop, r.count, r.set * batch_size_);
+    if (r.err != 0) ReportError(env, from_loop, r.err);
+    thread_->Release(r.set);
   }
-  if (sock_.pass_pidfd && pidfd < 0 && (rec->flags & kFlagPidfdStale) == 0) counters_.no_pidfd++;
-  if (delay_us_ > 0) BusyWaitUs(delay_us_);
-  bool kept = Attribute(attribution_, cache_, extras_, attribution_counters_, pidfd, rec, now_ms);
-  if (pidfd >= 0 && !kept) close(pidfd);
+}
+
+void Receiver::OnAsync(uv_async_t* handle) {
+  Receiver* self = static_cast<Receiver*>(handle->data);
+  if (self == nullptr) return;
+  Napi::Env env = self->Env();
+  Napi::HandleScope scope(env);
+  self->DeliverReady(env, true);
 }
 
 void Receiver::OnReadable(uv_poll_t* handle, int status, int /*events*/) {
   Receiver* self = static_cast<Receiver*>(handle->data);
-  if (self == nullptr || !self->polling_) return;
+  if (self == nullptr || !self->running_) return;
   Napi::Env env = self->Env();
   Napi::HandleScope scope(env);
-  int err = status < 0 ? EIO : 0;
-  for (int b = 0; err == 0 && b < kMaxBatchesPerWakeup && self->polling_; b++) {
-    int n = self->ReceiveBatch();
+  if (status < 0) return self->ReportError(env, true, EIO);
+  for (int b = 0; b < kMaxBatchesPerWakeup && self->running_; b++) {
+    int n = self->ReceiveOnMain();
     if (n == 0) break;
-    if (n < 0) {
-      err = -n;
-      break;
-    }
-    try {
-      self->on_batch_.MakeCallback(self->Value(), {Napi::Number::New(env, n)});
-    } catch (const Napi::Error& e) {
-      napi_fatal_exception(env, e.Value());
-      return;
-    }
+    if (n < 0) return self->ReportError(env, true, -n);
+    self->CallBatch(env, true, static_cast<uint32_t>(n), 0);
     if (static_cast<uint32_t>(n) < self->batch_size_) break;
-  }
-  if (err != 0) {
-    self->counters_.recv_errors++;
-    try {
-      Napi::Error e = MakeErrnoError(env, err, "recvmmsg", self->sock_.path, "Cannot receive from");
-      self->on_error_.MakeCallback(self->Value(), {e.Value()});
-    } catch (const Napi::Error& e) {
-      napi_fatal_exception(env, e.Value());
-    }
   }
 }
 
 Napi::Value Receiver::Start(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (sock_.fd < 0) throw MakeError(env, "Receiver is closed", "EBADF", EBADF, nullptr, sock_.path);
-  if (polling_) return env.Undefined();
-  if (poll_ == nullptr) {
-    uv_loop_t* loop = nullptr;
-    napi_get_uv_event_loop(env, &loop);
-    poll_ = new uv_poll_t;
-    int r = uv_poll_init(loop, poll_, sock_.fd);
-    if (r != 0) {
-      delete poll_;
-      poll_ = nullptr;
-      throw MakeErrnoError(env, -r, "uv_poll_init", sock_.path, "Cannot watch");
+  if (running_) return env.Undefined();
+  uv_loop_t* loop = nullptr;
+  napi_get_uv_event_loop(env, &loop);
+  if (use_thread_) {
+    if (async_ == nullptr) {
+      async_ = new uv_async_t;
+      int r = uv_async_init(loop, async_, &Receiver::OnAsync);
+      if (r != 0) {
+        delete async_;
+        async_ = nullptr;
+        throw MakeErrnoError(env, -r, "uv_async_init", sock_.path, "Cannot start the receive thread for");
+      }
+      async_->data = this;
+      thread_ = std::make_unique<ReceiveThread>(filler_.get(), async_);
     }
-    poll_->data = this;
+    uv_ref(reinterpret_cast<uv_handle_t*>(async_));
+    if (!thread_->Start()) throw MakeErrnoError(env, EMFILE, "eventfd", sock_.path, "Cannot start the receive thread for");
+  } else {
+    if (poll_ == nullptr) {
+      poll_ = new uv_poll_t;
+      int r = uv_poll_init(loop, poll_, sock_.fd);
+      if (r != 0) {
+        delete poll_;
+        poll_ = nullptr;
+        throw MakeErrnoError(env, -r, "uv_poll_init", sock_.path, "Cannot watch");
+      }
+      poll_->data = this;
+    }
+    int r = uv_poll_start(poll_, UV_READABLE, &Receiver::OnReadable);
+    if (r != 0) throw MakeErrnoError(env, -r, "uv_poll_start", sock_.path, "Cannot watch");
   }
-  int r = uv_poll_start(poll_, UV_READABLE, &Receiver::OnReadable);
-  if (r != 0) throw MakeErrnoError(env, -r, "uv_poll_start", sock_.path, "Cannot watch");
-  polling_ = true;
-  Ref();  // the JS object must outlive the poll handle
+  running_ = true;
+  Ref();  // the JS object must outlive the handles
   return env.Undefined();
 }
 
-void Receiver::StopPolling() {
-  if (poll_ == nullptr) return;
-  if (polling_) {
-    uv_poll_stop(poll_);
-    polling_ = false;
-    Unref();
+void Receiver::StopReceiving(Napi::Env env, bool deliver) {
+  if (!running_) return;
+  running_ = false;
+  if (thread_) {
+    thread_->Stop();
+    if (async_ != nullptr) uv_unref(reinterpret_cast<uv_handle_t*>(async_));
+    if (deliver) DeliverReady(env, false);
   }
+  if (poll_ != nullptr) uv_poll_stop(poll_);
+  Unref();
 }
 
 Napi::Value Receiver::Pause(const Napi::CallbackInfo& info) {
-  StopPolling();
+  StopReceiving(info.Env(), true);
   return info.Env().Undefined();
 }
 
 Napi::Value Receiver::Drain(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
+  StopReceiving(env, true);  // the thread must not receive beside us
   uint32_t max_batches = info[0].IsNumber() ? info[0].As<Napi::Number>().Uint32Value() : 4096;
   double total = 0;
   for (uint32_t b = 0; sock_.fd >= 0 && b < max_batches; b++) {
-    int n = ReceiveBatch();
+    int n = ReceiveOnMain();
     if (n == 0) break;
-    if (n < 0) {
-      counters_.recv_errors++;
-      throw MakeErrnoError(env, -n, "recvmmsg", sock_.path, "Cannot receive from");
-    }
+    if (n < 0) throw MakeErrnoError(env, -n, "recvmmsg", sock_.path, "Cannot receive from");
     total += n;
-    on_batch_.Call(Value(), {Napi::Number::New(env, n)});
+    CallBatch(env, false, static_cast<uint32_t>(n), 0);
   }
   return Napi::Number::New(env, total);
 }
@@ -347,20 +274,26 @@ Napi::Value Receiver::ShutdownRead(const Napi::CallbackInfo& info) {
 }
 
 void Receiver::CloseSocket() {
-  StopPolling();
   if (poll_ != nullptr) {
     poll_->data = nullptr;
     uv_close(reinterpret_cast<uv_handle_t*>(poll_), [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
     poll_ = nullptr;
   }
+  thread_.reset();
+  if (async_ != nullptr) {
+    async_->data = nullptr;
+    uv_close(reinterpret_cast<uv_handle_t*>(async_), [](uv_handle_t* h) { delete reinterpret_cast<uv_async_t*>(h); });
+    async_ = nullptr;
+  }
   if (sock_.fd >= 0) {
     close(sock_.fd);
     sock_.fd = -1;
   }
-  cache_.UnpinAll();
+  filler_->cache.UnpinAll();
 }
 
 Napi::Value Receiver::Close(const Napi::CallbackInfo& info) {
+  StopReceiving(info.Env(), true);
   bool bound = sock_.bound_by_us && sock_.fd >= 0;
   CloseSocket();
   if (bound && !sock_.path.empty()) unlink(sock_.path.c_str());
@@ -369,37 +302,41 @@ Napi::Value Receiver::Close(const Napi::CallbackInfo& info) {
 
 Napi::Value Receiver::Counters(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
+  ReceiveCounters rc = filler_->counters;
+  AttributionCounters ac = filler_->attribution_counters;
+  uint32_t pinned = filler_->cache.pinned();
+  if (thread_ && thread_->running()) thread_->Snapshot(&rc, &ac, &pinned);
   Napi::Object o = Napi::Object::New(env);
   auto set = [&](const char* k, uint64_t v) { o.Set(k, Napi::Number::New(env, static_cast<double>(v))); };
-  set("received", counters_.received);
-  set("batches", counters_.batches);
-  set("truncated", counters_.truncated);
-  set("ctrunc", counters_.ctrunc);
-  set("fdsClosed", counters_.fds_closed);
-  set("datagramsWithFds", counters_.datagrams_with_fds);
-  set("noCredentials", counters_.no_creds);
-  set("noPid", counters_.no_pid);
-  set("noPidfd", counters_.no_pidfd);
-  set("pidfdStale", counters_.pidfd_stale);
-  set("pidfdErrors", attribution_counters_.pidfd_errors);
-  set("getInfoRetries", attribution_counters_.getinfo_retries);
-  set("commVerified", attribution_counters_.comm_verified);
-  set("commCached", attribution_counters_.comm_cached);
-  set("commMissing", attribution_counters_.comm_missing);
-  set("procReads", attribution_counters_.proc_reads);
-  set("pinnedPidfds", cache_.pinned());
-  set("recvErrors", counters_.recv_errors);
+  set("received", rc.received);
+  set("batches", rc.batches);
+  set("truncated", rc.truncated);
+  set("ctrunc", rc.ctrunc);
+  set("fdsClosed", rc.fds_closed);
+  set("datagramsWithFds", rc.datagrams_with_fds);
+  set("noCredentials", rc.no_creds);
+  set("noPid", rc.no_pid);
+  set("noPidfd", rc.no_pidfd);
+  set("pidfdStale", rc.pidfd_stale);
+  set("pidfdErrors", ac.pidfd_errors);
+  set("getInfoRetries", ac.getinfo_retries);
+  set("commVerified", ac.comm_verified);
+  set("commCached", ac.comm_cached);
+  set("commMissing", ac.comm_missing);
+  set("procReads", ac.proc_reads);
+  set("pinnedPidfds", pinned);
+  set("recvErrors", rc.recv_errors);
   return o;
 }
 
 Napi::Value Receiver::ProcessExtrasOf(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!info[0].IsNumber()) return env.Null();
-  const ExtrasEntry* e = extras_.Get(static_cast<uint64_t>(info[0].As<Napi::Number>().DoubleValue()));
-  if (e == nullptr) return env.Null();
+  ExtrasEntry e;
+  if (!filler_->extras.Get(static_cast<uint64_t>(info[0].As<Napi::Number>().DoubleValue()), &e)) return env.Null();
   Napi::Object o = Napi::Object::New(env);
-  o.Set("exe", Napi::String::New(env, e->exe));
-  o.Set("cmdline", Napi::String::New(env, e->cmdline));
+  o.Set("exe", Napi::String::New(env, e.exe));
+  o.Set("cmdline", Napi::String::New(env, e.cmdline));
   return o;
 }
 

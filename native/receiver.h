@@ -1,21 +1,22 @@
-// The receive loop: recvmmsg batches off the log socket, one call into JS per batch over buffers
-// allocated once (payload slots + a fixed-size record per datagram, see attribution.h).
+// The receiver's JS surface: one call into JS per batch over buffers allocated once (payload
+// slots + a fixed-size record per datagram, see attribution.h).
 //
-// JS contract: onBatch(count) must consume records [0, count) synchronously; the next batch
-// overwrites them. The loop runs on the Node main thread from a libuv poll handle, at most
-// kMaxBatchesPerWakeup batches before it yields back to the event loop, so timers and file writes
-// keep going under a flood and back-pressure stays in the kernel queue.
+// JS contract: onBatch(count, base) must consume records [base, base + count) synchronously; the
+// set is reused once the call returns. Two ways to drive it:
+// - a receive thread (default): recvmmsg and attribution on a thread of their own, batches handed
+//   to the main thread through a uv_async handle (receive-thread.h);
+// - a libuv poll handle on the main thread: at most kMaxBatchesPerWakeup batches per readable
+//   event, then back to the event loop.
+// Either way back-pressure stays in the kernel queue, and drain() runs on the main thread.
 #pragma once
 
 #include <napi.h>
-#include <sys/socket.h>
 #include <uv.h>
 
 #include <memory>
-#include <vector>
 
-#include "attribution.h"
-#include "sender-cache.h"
+#include "batch-filler.h"
+#include "receive-thread.h"
 #include "socket.h"
 
 namespace cs {
@@ -36,41 +37,31 @@ class Receiver : public Napi::ObjectWrap<Receiver> {
   Napi::Value ProcessExtrasOf(const Napi::CallbackInfo& info);
 
   static void OnReadable(uv_poll_t* handle, int status, int events);
-  // Receives and processes one batch; returns the count, 0 when the queue is empty, -errno on error.
-  int ReceiveBatch();
-  void ProcessMessage(int i, uint64_t now_ms);
-  void StopPolling();
+  static void OnAsync(uv_async_t* handle);
+  // Fills set 0 on the main thread; the count, 0 when the queue is empty, or -errno.
+  int ReceiveOnMain();
+  // Hands every published set to JS: from the event loop (MakeCallback) or from a JS call (Call).
+  void DeliverReady(Napi::Env env, bool from_loop);
+  void CallBatch(Napi::Env env, bool from_loop, uint32_t count, uint32_t base);
+  void ReportError(Napi::Env env, bool from_loop, int err);
+  // Stops the thread or the poll handle; published sets are delivered (with Call) when deliver.
+  void StopReceiving(Napi::Env env, bool deliver);
   void CloseSocket();
 
   SocketState sock_;
-  AttributionConfig attribution_;
-  AttributionCounters attribution_counters_;
-  SenderCache cache_;
-  ProcessExtras extras_;
-  uint32_t max_pinned_;
-
-  uint32_t delay_us_ = 0;  // benchmarks only: busy-wait per message before attribution
   uint32_t batch_size_;
   uint32_t slot_bytes_;
-  uint32_t control_bytes_;
-  std::vector<mmsghdr> msgs_;
-  std::vector<iovec> iovs_;
-  std::vector<char> control_;
-  uint8_t* payload_ = nullptr;  // owned by the JS ArrayBuffer below
-  Record* records_ = nullptr;
+  bool use_thread_;
+  std::unique_ptr<BatchFiller> filler_;
+  std::unique_ptr<ReceiveThread> thread_;
   Napi::Reference<Napi::ArrayBuffer> payload_ref_;
   Napi::Reference<Napi::ArrayBuffer> index_ref_;
   Napi::FunctionReference on_batch_;
   Napi::FunctionReference on_error_;
 
   uv_poll_t* poll_ = nullptr;
-  bool polling_ = false;
-  bool in_callback_ = false;
-
-  struct {
-    uint64_t received, batches, truncated, ctrunc, fds_closed, datagrams_with_fds, no_creds, no_pid,
-        no_pidfd, pidfd_stale, recv_errors;
-  } counters_{};
+  uv_async_t* async_ = nullptr;
+  bool running_ = false;
 };
 
 }  // namespace cs

@@ -86,6 +86,7 @@ export interface CollectorConfig {
     receive_buffer_bytes: number;
     max_message_bytes: number;
     batch_size: number;
+    receive_thread: boolean;
   };
   attribution: {
     method: 'auto' | 'pidfd' | 'proc-verified' | 'proc' | 'none';
@@ -369,7 +370,12 @@ export const SCHEMA: SectionSpec = {
         listen_fd_name: { kind: 'string', default: null, nullable: true, doc: 'With socket activation, the `FileDescriptorName=` to adopt; null takes the first passed socket.' },
         receive_buffer_bytes: { kind: 'integer', default: 8 * 1024 * 1024, min: 0, doc: 'SO_RCVBUF(FORCE) for the socket; 0 keeps the kernel default.' },
         max_message_bytes: { kind: 'integer', default: 65536, min: 64, max: 1024 * 1024, doc: 'Longer datagrams are truncated and flagged.' },
-        batch_size: { kind: 'integer', default: 256, min: 1, max: 256, doc: 'Datagrams per recvmmsg call.' },
+        batch_size: { kind: 'integer', default: 256, min: 1, max: 256, doc: 'Datagrams handed to the pipeline at most at once (one batch).' },
+        receive_thread: {
+          kind: 'boolean',
+          default: false,
+          doc: 'Receive and attribute on a thread of their own, beside the pipeline: for hosts with cores to spare (the kernel-heavy receive then runs in parallel with the pipeline). At most two batches are then in flight (one processed, one received) rather than one.',
+        },
       },
     },
     attribution: {

@@ -166,6 +166,7 @@ export class Collector {
   private readonly limiter: RateLimiter;
   private readonly dropped = new Map<string, number>();
   private readonly perContainer = new Map<string, ContainerCounters>();
+  private readonly countersBySender = new WeakMap<SenderCgroup, ContainerCounters>();
   private receiver: Receiver | null = null;
   private index: CgroupIndex | null = null;
   private builder: RecordBuilder | null = null;
@@ -235,6 +236,7 @@ export class Collector {
         mode: s.mode,
         rcvbufBytes: s.receive_buffer_bytes,
         batchSize: s.batch_size,
+        thread: s.receive_thread,
         maxMessageBytes: s.max_message_bytes,
         method: a.method,
         cgroupRoot: index.mount,
@@ -292,7 +294,16 @@ export class Collector {
   }
 
   private countFor(sender: SenderCgroup): ContainerCounters {
-    const key = counterKey(sender);
+    // The resolver shares one object per cgroup: look its counters up by identity, and build
+    // the name key only on the first message of a cgroup.
+    const cached = this.countersBySender.get(sender);
+    if (cached !== undefined) return cached;
+    const c = this.countForKey(counterKey(sender));
+    this.countersBySender.set(sender, c);
+    return c;
+  }
+
+  private countForKey(key: string): ContainerCounters {
     let c = this.perContainer.get(key);
     if (c === undefined) {
       if (this.perContainer.size >= this.config.stats.max_containers) {

@@ -1,5 +1,5 @@
 /** The collector stage: receive, attribute, parse. Downstream stages import only from here. */
-export { NativeError, type AttributionMethod, type KernelFeatures, nativeToolPath, notifyServiceManager, openLogFile, rotateLogFile } from './addon';
+export { FLAGS, LAYOUT, NativeError, type AttributionMethod, type KernelFeatures, nativeToolPath, notifyServiceManager, openLogFile, rotateLogFile } from './addon';
 export { findCgroup2Mount, parseCgroup2Mount } from './cgroup-mount';
 export {
   Batch,

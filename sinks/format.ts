@@ -283,6 +283,8 @@ function recordTime(rec: LogRecord, utc: boolean): string {
  */
 export function isoTime(ms: number, utc = false): string {
   let t = Math.floor(ms);
+  // Messages of one batch mostly share their millisecond: the last answer is kept.
+  if (t === lastIsoMs && utc === lastIsoUtc) return lastIsoText;
   if (!(t >= MIN_TIME_MS && t <= MAX_TIME_MS)) t = t !== t ? 0 : t < MIN_TIME_MS ? MIN_TIME_MS : MAX_TIME_MS;
   let offsetMin = 0;
   let offsetText = '+00:00';
@@ -317,8 +319,16 @@ export function isoTime(ms: number, utc = false): string {
   const m = Math.floor(rest / 60_000);
   rest -= m * 60_000;
   const sec = Math.floor(rest / 1000);
-  return dayText + PAD2[h] + ':' + PAD2[m] + ':' + PAD2[sec] + '.' + PAD3[rest - sec * 1000] + offsetText;
+  const text = dayText + PAD2[h] + ':' + PAD2[m] + ':' + PAD2[sec] + '.' + PAD3[rest - sec * 1000] + offsetText;
+  lastIsoMs = Math.floor(ms);
+  lastIsoUtc = utc;
+  lastIsoText = text;
+  return text;
 }
+
+let lastIsoMs = NaN;
+let lastIsoUtc = false;
+let lastIsoText = '';
 
 /** Minutes east of UTC at `ms` in the process's time zone, rounded to whole minutes. */
 function localOffsetMin(ms: number): number {

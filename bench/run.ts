@@ -47,7 +47,23 @@ interface Args {
   installPeers: boolean;
 }
 
+const FLAGS_WITH_VALUE = ['--rounds', '--messages', '--race-senders', '--only', '--systems'];
+const FLAGS = ['--quick', '--profile', '--install-peers', ...FLAGS_WITH_VALUE];
+const USAGE = `usage: npm run bench [-- --quick] [--rounds N] [--messages N] [--race-senders N]
+                 [--only ${SUITE_NAMES.join(',')}] [--systems A,B] [--profile] [--install-peers]`;
+
 function parseArgs(argv: string[]): Args {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(`${USAGE}\n`);
+    process.exit(0);
+  }
+  for (let i = 0; i < argv.length; i++) {
+    if (!FLAGS.includes(argv[i])) {
+      process.stderr.write(`unknown option '${argv[i]}'\n${USAGE}\n`);
+      process.exit(2);
+    }
+    if (FLAGS_WITH_VALUE.includes(argv[i])) i++;
+  }
   const value = (name: string): string | null => {
     const i = argv.indexOf(name);
     return i >= 0 && i + 1 < argv.length ? argv[i + 1] : null;

@@ -1,9 +1,10 @@
 /**
  * Docker-shaped test cgroups for the benchmarks: `<mount>/cs-bench-<pid>-<hex>/system.slice/
  * docker-<64 hex>.scope`, the layout dockerd's systemd driver makes, so the collector's identity
- * resolver sees real containers (runtime docker, the short id as the name). The 64-hex ids share
- * a random 56-hex stem and end in the index as 8 hex digits, which is the printf format cs-send's
- * `-G` takes: sender i (or i % k with `-e`) joins cgroup i.
+ * resolver sees real containers (runtime docker, the short id as the name). The 64-hex ids start
+ * with the index as 8 hex digits and end in a random 56-hex stem, which is the printf format
+ * cs-send's `-G` takes: sender i (or i % k with `-e`) joins cgroup i. The index leads so that the
+ * 12-character short ids, and so the containers' directories, differ.
  *
  * Everything is made below one private root per run and removed by `remove()` (registered as a
  * cleanup step, so a failed or interrupted case removes them too). A cgroup can only be removed
@@ -57,7 +58,7 @@ export class BenchCgroups {
     this.mkdir(this.rootRel);
     this.mkdir(`${this.rootRel}/system.slice`);
     for (let i = 0; i < count; i++) {
-      const containerId = this.stem + i.toString(16).padStart(8, '0');
+      const containerId = i.toString(16).padStart(8, '0') + this.stem;
       const rel = `${this.rootRel}/system.slice/docker-${containerId}.scope`;
       this.mkdir(rel);
       this.groups.push({ rel, dir: path.join(mount, rel), containerId });
@@ -66,7 +67,7 @@ export class BenchCgroups {
 
   /** cs-send's `-G` argument: a printf format of the index. */
   get senderFormat(): string {
-    return path.join(this.mount, this.rootRel, `system.slice/docker-${this.stem}%08x.scope`);
+    return path.join(this.mount, this.rootRel, `system.slice/docker-%08x${this.stem}.scope`);
   }
 
   private mkdir(rel: string): void {

@@ -19,11 +19,15 @@
  * Connection states, visible in `stats().state`: 'connecting' (TCP connect and, for TLS, the
  * handshake, bounded by `connectTimeoutMs`), 'connected', 'backoff' (waiting to reconnect:
  * full jitter, a uniformly random delay in [0, min(reconnectMaxMs, reconnectBaseMs · 2^n)) after
- * the n-th failure in a row), 'closed'. TLS always verifies the server's certificate against
- * `tls.ca_file` (or Node's CA list), and its name (the host, or `tls.server_name`) unless
- * `tls.verify_server_name` is false; a failure is a failed connection, never a reason to send
- * in plaintext. Certificate files are read at every connection attempt, so renewed certificates
- * are picked up.
+ * the n-th failure in a row; a connection that the peer ends within `STABLE_CONNECTION_MS`
+ * counts as a failure, so a tier that accepts and drops at once is not hammered), 'closed'.
+ * TLS always verifies the server's certificate against `tls.ca_file` (or Node's CA list), and
+ * its name (the host, or `tls.server_name`) unless `tls.verify_server_name` is false; a failure
+ * is a failed connection, never a reason to send in plaintext. With TLS 1.3 the server judges
+ * our client certificate only after our side of the handshake is done, so nothing is sent until
+ * it has shown it accepted us (its first session ticket, or `TLS13_SETTLE_MS` without an
+ * alert): otherwise a refused certificate would silently eat the first batch of every attempt.
+ * Certificate files are read at every connection attempt, so renewed certificates are picked up.
  *
  * Disk buffer (optional, `disk-buffer.ts`): while the connection is not up, or when the ring is
  * full, messages go to segment files instead; while anything is on disk, new messages go there
@@ -492,6 +496,7 @@ export class ForwardSink implements Sink {
           target: this.target,
         });
         this.pump();
+        if (this.closing) this.checkCloseDone();
       });
     });
   }
@@ -548,6 +553,7 @@ export class ForwardSink implements Sink {
       { sink: this.name, target: this.target },
     );
     this.pump();
+    if (this.closing) this.checkCloseDone();
   }
 
   /** "120 messages queued, 5.1 MiB on disk", or '' when nothing waits. */

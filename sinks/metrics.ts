@@ -26,6 +26,12 @@ export function parseListen(listen: string, where = 'metrics.listen'): { host: s
   return { host, port };
 }
 
+/** A numeric field some sinks report (forwarders: queue depth, disk buffer, reconnects). */
+function sinkField(st: unknown, key: string): number | null {
+  const v = (st as Record<string, unknown>)[key];
+  return typeof v === 'number' ? v : null;
+}
+
 /** A registry whose metrics are computed from `stats()` at every scrape. */
 export function createRegistry(stats: () => CollectorStats): Registry {
   const registry = new Registry();
@@ -110,8 +116,20 @@ export function createRegistry(stats: () => CollectorStats): Registry {
   });
   gauge('sink_queue_messages', 'Messages waiting in a sink\'s queue (forwarders; files buffer at most one chunk per file).', ['sink'], (g, s) => {
     for (const [sink, st] of Object.entries(s.sinks)) {
-      const q = (st as unknown as Record<string, unknown>).queueMessages ?? (st as unknown as Record<string, unknown>).buffered;
-      if (typeof q === 'number') g.set({ sink }, q);
+      const q = sinkField(st, 'queueMessages') ?? sinkField(st, 'buffered');
+      if (q !== null) g.set({ sink }, q);
+    }
+  });
+  gauge('forwarder_disk_buffer_bytes', 'Bytes a forwarder holds in its disk buffer.', ['sink'], (g, s) => {
+    for (const [sink, st] of Object.entries(s.sinks)) {
+      const v = sinkField(st, 'diskBufferBytes');
+      if (v !== null) g.set({ sink }, v);
+    }
+  });
+  mk('forwarder_reconnects_total', 'Connections a forwarder has had to make again.', ['sink'], (c, s) => {
+    for (const [sink, st] of Object.entries(s.sinks)) {
+      const v = sinkField(st, 'reconnects');
+      if (v !== null) c.inc({ sink }, v);
     }
   });
   gauge('forwarder_state', 'Forwarder connection state: 1 for the current state.', ['sink', 'state'], (g, s) => {

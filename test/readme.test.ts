@@ -6,6 +6,7 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { withBenchReport } from '../bench/readme-report';
 import { END, START, withReference } from '../sinks/config-doc';
 import { cgroupUnavailableReason } from './helpers/fixtures';
 
@@ -31,6 +32,12 @@ describe('README', () => {
     expect(README).toContain(START);
     expect(README).toContain(END);
     expect(withReference(README)).toBe(README);
+  });
+
+  test('the benchmark section is the latest full report (npm run docs:bench)', () => {
+    const report = fs.readFileSync(path.join(ROOT, 'bench/results/latest.md'), 'utf8');
+    expect(withBenchReport(README, report)).toBe(README);
+    expect(README).toMatch(/Machine: .*Linux/);
   });
 
   const skip = cgroupUnavailableReason();

@@ -11,7 +11,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { type LogRecord, parseSyslog, type SenderCgroup } from '../collector';
+import { type LogRecord } from '../collector';
+import { syntheticRecords } from './lib/records';
 import { FileSink } from '../sinks/file-sink';
 import { type LogFormat } from '../sinks/format';
 
@@ -20,50 +21,7 @@ const containers = Number(process.argv[3] ?? 100);
 const records = Number(process.argv[4] ?? 1_000_000);
 const PER_CONTAINER = 100;
 
-function sender(i: number): SenderCgroup {
-  const id = i.toString(16).padStart(64, 'a');
-  const cgroup = `/system.slice/docker-${id}.scope`;
-  return {
-    id: 1000 + i,
-    path: cgroup,
-    kind: 'container',
-    container: {
-      runtime: 'docker', id, shortId: id.slice(0, 12), name: `svc-${i}`, nameSource: 'docker', image: 'app:1',
-      labels: {}, cgroup, rootlessUid: null, pod: null,
-    },
-    pod: null,
-    unit: null,
-    slice: 'system.slice',
-    userUnit: null,
-    ownerUid: null,
-  };
-}
-
-function padTo(line: string, bytes: number): string {
-  let out = line;
-  let w = 0;
-  while (out.length < bytes) out += ` word${w++}`;
-  return out.slice(0, bytes);
-}
-
-const nowMs = Date.now();
-const senders = Array.from({ length: containers }, (_, i) => sender(i));
-const distinct: LogRecord[] = [];
-for (let k = 0; k < PER_CONTAINER; k++) {
-  for (let c = 0; c < containers; c++) {
-    const i = k * containers + c;
-    const at = new Date(nowMs - (i % 600) * 1000);
-    const ts = `${at.toString().slice(4, 10)} ${at.toTimeString().slice(0, 8)}`;
-    const payload = Buffer.from(padTo(`<30>${ts} myservice[${1000 + c}]: request handled id=${i}`, 128));
-    distinct.push({
-      receivedUs: (nowMs - (i % 600) * 1000) * 1000 + i,
-      pid: 1000 + c, uid: 1000, gid: 1000, nsPid: -1, nsDepth: 1, exitStatus: null, processKey: 5000 + c,
-      comm: 'myservice', exe: null, cmdline: null, sender: senders[c],
-      attribution: { cgroup: 'pidfd', comm: 'verified' },
-      syslog: parseSyslog(payload, nowMs), truncated: false, originalLength: payload.length,
-    });
-  }
-}
+const distinct: LogRecord[] = syntheticRecords(containers, PER_CONTAINER);
 
 function run(dir: string, n: number): { seconds: number; cpuUs: number; sink: FileSink } {
   const sink = new FileSink({ dir, format, rotateBytes: 0 });

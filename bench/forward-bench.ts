@@ -16,7 +16,8 @@
  */
 import { spawn } from 'node:child_process';
 import readline from 'node:readline';
-import { type LogRecord, parseSyslog, type SenderCgroup } from '../collector';
+import { type LogRecord } from '../collector';
+import { syntheticRecords } from './lib/records';
 import { FORWARD_DEFAULTS, type ForwardFraming, ForwardSink } from '../sinks/forward';
 import { type WireFormat } from '../sinks/forward-format';
 
@@ -36,50 +37,7 @@ srv.listen(0, '127.0.0.1', () => console.log(srv.address().port));
 require('node:readline').createInterface({ input: process.stdin }).on('line', () => console.log(bytes));
 `;
 
-function sender(i: number): SenderCgroup {
-  const id = i.toString(16).padStart(64, 'a');
-  const cgroup = `/system.slice/docker-${id}.scope`;
-  return {
-    id: 1000 + i,
-    path: cgroup,
-    kind: 'container',
-    container: {
-      runtime: 'docker', id, shortId: id.slice(0, 12), name: `svc-${i}`, nameSource: 'docker', image: 'app:1',
-      labels: {}, cgroup, rootlessUid: null, pod: null,
-    },
-    pod: null,
-    unit: null,
-    slice: 'system.slice',
-    userUnit: null,
-    ownerUid: null,
-  };
-}
-
-function padTo(line: string, bytes: number): string {
-  let out = line;
-  let w = 0;
-  while (out.length < bytes) out += ` word${w++}`;
-  return out.slice(0, bytes);
-}
-
-const nowMs = Date.now();
-const senders = Array.from({ length: CONTAINERS }, (_, i) => sender(i));
-const distinct: LogRecord[] = [];
-for (let k = 0; k < PER_CONTAINER; k++) {
-  for (let c = 0; c < CONTAINERS; c++) {
-    const i = k * CONTAINERS + c;
-    const at = new Date(nowMs - (i % 600) * 1000);
-    const ts = `${at.toString().slice(4, 10)} ${at.toTimeString().slice(0, 8)}`;
-    const payload = Buffer.from(padTo(`<30>${ts} myservice[${1000 + c}]: request handled id=${i}`, 128));
-    distinct.push({
-      receivedUs: (nowMs - (i % 600) * 1000) * 1000 + i,
-      pid: 1000 + c, uid: 1000, gid: 1000, nsPid: -1, nsDepth: 1, exitStatus: null, processKey: 5000 + c,
-      comm: 'myservice', exe: null, cmdline: null, sender: senders[c],
-      attribution: { cgroup: 'pidfd', comm: 'verified' },
-      syslog: parseSyslog(payload, nowMs), truncated: false, originalLength: payload.length,
-    });
-  }
-}
+const distinct: LogRecord[] = syntheticRecords(CONTAINERS, PER_CONTAINER);
 
 const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 

@@ -82,19 +82,27 @@ export class BenchCgroups {
   }
 
   private async removeAll(): Promise<void> {
-    for (const dir of [...this.made].reverse()) {
-      for (let attempt = 0; ; attempt++) {
-        try {
-          fs.rmdirSync(dir);
-          break;
-        } catch (err) {
-          const code = (err as NodeJS.ErrnoException).code;
-          if (code === 'ENOENT') break;
-          if (attempt >= 100) throw new Error(`cannot remove cgroup ${dir}: ${code}`);
-          await new Promise((r) => setTimeout(r, 20));
-        }
+    await removeCgroupDirs([...this.made].reverse());
+    this.made.length = 0;
+  }
+}
+
+/**
+ * Removes cgroup directories in the order given (deepest first). A cgroup can only go once its
+ * processes have; a just-reaped task may still be leaving, so each removal retries for 2 s.
+ */
+export async function removeCgroupDirs(dirs: string[]): Promise<void> {
+  for (const dir of dirs) {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        fs.rmdirSync(dir);
+        break;
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'ENOENT') break;
+        if (attempt >= 100) throw new Error(`cannot remove cgroup ${dir}: ${code}`);
+        await new Promise((r) => setTimeout(r, 20));
       }
     }
-    this.made.length = 0;
   }
 }

@@ -167,9 +167,9 @@ const skip = cgroupUnavailableReason();
     index = new CgroupIndex({ mount: findCgroup2Mount()!, resolveById: null });
     index.start();
   });
-  afterEach(() => {
+  afterEach(async () => {
     index.stop();
-    cgs.remove();
+    await cgs.remove();
   });
 
   test('learns a new cgroup from its watch and keeps its path after rmdir', async () => {

@@ -100,8 +100,8 @@ if (skip !== null) console.log(`skipping sender identity tests: ${skip}`);
     cgs = new TestCgroups();
     made.length = 0;
   });
-  afterEach(() => {
-    cgs.remove();
+  afterEach(async () => {
+    await cgs.remove();
     removeDir(dir);
   });
 

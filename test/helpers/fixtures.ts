@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
 import { nativeToolPath } from '../../collector/addon';
+import { removeCgroupDirs } from '../../bench/lib/cgroups';
 import { findCgroup2Mount } from '../../collector/cgroup-mount';
 
 export function tempDir(prefix = 'cs-test-'): string {
@@ -30,18 +31,8 @@ export function randomHex(bytes: number): string {
   return crypto.randomBytes(bytes).toString('hex');
 }
 
-/** Why tests that need real cgroups cannot run here, or null when they can. */
-export function cgroupUnavailableReason(): string | null {
-  if (process.getuid?.() !== 0) return 'creating cgroups needs root';
-  const mount = findCgroup2Mount();
-  if (mount === null) return 'no cgroup2 mount in /proc/self/mountinfo';
-  try {
-    fs.accessSync(mount, fs.constants.W_OK);
-  } catch {
-    return `the cgroup2 mount ${mount} is not writable`;
-  }
-  return null;
-}
+/** Why tests that need real cgroups cannot run here, or null when they can (shared with bench/). */
+export { cgroupsUnavailable as cgroupUnavailableReason } from '../../bench/lib/cgroups';
 
 export interface TestCgroup {
   /** Path relative to the cgroup2 mount, as /proc/PID/cgroup shows it. */
@@ -93,21 +84,9 @@ export class TestCgroups {
     if (i >= 0) this.made.splice(i, 1);
   }
 
-  /** Removes everything, deepest first. Retries briefly: a just-exited task may still be leaving. */
-  remove(): void {
-    for (const dir of [...this.made].reverse()) {
-      for (let attempt = 0; attempt < 50; attempt++) {
-        try {
-          fs.rmdirSync(dir);
-          break;
-        } catch (err) {
-          const code = (err as NodeJS.ErrnoException).code;
-          if (code === 'ENOENT') break;
-          if (attempt === 49) throw err;
-          spawnSync('sleep', ['0.02']);
-        }
-      }
-    }
+  /** Removes everything made here, deepest first (retrying while just-exited tasks leave). */
+  async remove(): Promise<void> {
+    await removeCgroupDirs([...this.made].reverse());
     this.made.length = 0;
   }
 }

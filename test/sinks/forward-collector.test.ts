@@ -94,7 +94,7 @@ function range1(n: number): number[] {
     await daemon?.stop();
     await rsyslog?.stop();
     await receiver?.close();
-    cgs.remove();
+    await cgs.remove();
     removeDir(dir);
   });
 

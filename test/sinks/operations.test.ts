@@ -93,7 +93,7 @@ describe('metrics endpoint', () => {
       expect((await get(`http://127.0.0.1:${port}/other`)).status).toBe(404);
       expect(await d.stop()).toBe(0);
     } finally {
-      cgs.remove();
+      await cgs.remove();
     }
   });
 });

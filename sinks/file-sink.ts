@@ -45,12 +45,20 @@
  * is remembered per `SenderCgroup` object in a WeakMap, so the common case costs one WeakMap
  * lookup, the encode, and one `buf.write`. This relies on the resolver sharing one immutable
  * sender object per cgroup id; a changed object is a new key.
+ *
+ * Layout: one open file, its chunk buffer and the system calls on it (open, write out with the
+ * short-write loop, direct write, rotate, close) are in `log-file.ts`, with the written and
+ * buffered counters they keep; this file maps records to files and keeps the file table, the
+ * remembered failures, the dirty list, the timers and the drop counters.
  */
 import fs from 'node:fs';
 import os from 'node:os';
-import { type LogRecord, openLogFile, rotateLogFile, type SenderCgroup } from '../collector';
+import { type LogRecord, type SenderCgroup } from '../collector';
 import { createEncoder, type Encoder, LOG_FORMATS, type LogFormat } from './format';
+import { errorReason, type FileSinkFs, type LogFile, LogFileWriter, REAL_FILE_SINK_FS } from './log-file';
 import { compilePathTemplate, type PathTemplate, sanitizeSegment } from './path-template';
+
+export { type FileSinkFs, REAL_FILE_SINK_FS } from './log-file';
 
 export interface FileSinkOptions {
   /** Base directory; created with `dirMode` if missing. It may be a symlink; nothing below it is followed. */
@@ -104,25 +112,6 @@ export const FILE_SINK_DEFAULTS: Readonly<FileSinkOptions> = Object.freeze({
   maxBufferedBytes: 8 * 1024 * 1024,
 } as FileSinkOptions);
 
-/** The file operations the sink uses; tests pass fakes for ENOSPC, short writes and counts. */
-export interface FileSinkFs {
-  openLogFile(base: string, segments: string[], fileMode: number, dirMode: number): number;
-  rotateLogFile(base: string, segments: string[], keep: number): void;
-  writeSync(fd: number, buffer: Buffer, offset: number, length: number): number;
-  /** The file's size in bytes. */
-  fstatSize(fd: number): number;
-  closeSync(fd: number): void;
-}
-
-/** The real operations: the addon's confined open and rotate, node:fs for the rest. */
-export const REAL_FILE_SINK_FS: Readonly<FileSinkFs> = Object.freeze({
-  openLogFile,
-  rotateLogFile,
-  writeSync: (fd: number, buffer: Buffer, offset: number, length: number): number => fs.writeSync(fd, buffer, offset, length),
-  fstatSize: (fd: number): number => fs.fstatSync(fd).size,
-  closeSync: (fd: number): void => fs.closeSync(fd),
-});
-
 export interface FileSinkDeps {
   /** Clock in ms; default Date.now. */
   now?: () => number;
@@ -149,43 +138,6 @@ export interface FileSinkStats {
 export const RETRY_AFTER_MS = 1000;
 /** At most this many failed paths are remembered; the oldest is forgotten first. */
 export const MAX_REMEMBERED_FAILURES = 4096;
-/** Free buffers kept for reuse after files close. */
-const MAX_FREE_BUFFERS = 16;
-const NEWLINE = Buffer.from('\n');
-const EMPTY = Buffer.alloc(0);
-
-/** One open file and its buffer. Closed when `fd` is -1 (then never used again). */
-class OpenFile {
-  readonly key: string;
-  readonly segments: string[];
-  fd: number;
-  /** Bytes in the file: fstat at open, then counted. */
-  size: number;
-  buf: Buffer;
-  /** Bytes in `buf`. */
-  used: number;
-  /** Records in `buf`. */
-  lines: number;
-  /** Coarse time of the last write, for idle close. */
-  lastWriteMs: number;
-  /** Write sequence number of the last write, for LRU close. */
-  seq: number;
-  /** In the sink's dirty list. */
-  dirty: boolean;
-
-  constructor(key: string, segments: string[], fd: number, size: number, buf: Buffer, nowMs: number) {
-    this.key = key;
-    this.segments = segments;
-    this.fd = fd;
-    this.size = size;
-    this.buf = buf;
-    this.used = 0;
-    this.lines = 0;
-    this.lastWriteMs = nowMs;
-    this.seq = 0;
-    this.dirty = false;
-  }
-}
 
 /** A path that failed: records for it are dropped with `reason` until `untilMs`. */
 interface Failure {
@@ -197,11 +149,7 @@ interface Failure {
 
 /** Per-container log files below one base directory. See the top of this file. */
 export class FileSink {
-  private readonly dir: string;
-  private readonly fileMode: number;
-  private readonly dirMode: number;
   private readonly rotateBytes: number;
-  private readonly rotateKeep: number;
   private readonly idleCloseMs: number;
   private readonly maxOpenFiles: number;
   private readonly chunkBytes: number;
@@ -210,25 +158,19 @@ export class FileSink {
   private readonly hostPath: PathTemplate;
   private readonly unknownPath: PathTemplate;
   private readonly encode: Encoder;
-  private readonly fs: FileSinkFs;
+  /** The open/write/rotate/close primitives, and the written and buffered counters. */
+  private readonly writer: LogFileWriter;
   private readonly now: () => number;
   /** Open files by key (segments joined with '/'). */
-  private readonly files: Map<string, OpenFile>;
+  private readonly files: Map<string, LogFile>;
   private readonly failures: Map<string, Failure>;
   /** Files with buffered bytes, each once. */
-  private dirty: OpenFile[];
-  private readonly bySender: WeakMap<SenderCgroup, OpenFile>;
-  private readonly freeBuffers: Buffer[];
+  private dirty: LogFile[];
+  private readonly bySender: WeakMap<SenderCgroup, LogFile>;
   private readonly dropped: Map<string, number>;
   private received: number;
-  private written: number;
-  private bytes: number;
-  private bufferedLines: number;
-  private bufferedBytes: number;
   private rotations: number;
   private seq: number;
-  /** Reason of the last failed `writeAllCounted`. */
-  private lastErrorReason: string;
   /** Refreshed by the timers and on every open; good enough for idle close. */
   private coarseNowMs: number;
   private closed: boolean;
@@ -241,11 +183,7 @@ export class FileSink {
    */
   constructor(options: Partial<FileSinkOptions> & { dir: string }, deps: FileSinkDeps = {}) {
     const o = resolveOptions(options);
-    this.dir = o.dir;
-    this.fileMode = o.fileMode;
-    this.dirMode = o.dirMode;
     this.rotateBytes = o.rotateBytes;
-    this.rotateKeep = o.rotateKeep;
     this.idleCloseMs = o.idleCloseMs;
     this.maxOpenFiles = o.maxOpenFiles;
     this.chunkBytes = o.chunkBytes;
@@ -254,28 +192,26 @@ export class FileSink {
     this.hostPath = compileOption('host_path', o.hostPath);
     this.unknownPath = compileOption('unknown_path', o.unknownPath);
     this.encode = createEncoder(o.format, { hostname: o.hostname });
-    this.fs = {
+    const fileOps: FileSinkFs = {
       openLogFile: deps.fs?.openLogFile ?? REAL_FILE_SINK_FS.openLogFile,
       rotateLogFile: deps.fs?.rotateLogFile ?? REAL_FILE_SINK_FS.rotateLogFile,
       writeSync: deps.fs?.writeSync ?? REAL_FILE_SINK_FS.writeSync,
       fstatSize: deps.fs?.fstatSize ?? REAL_FILE_SINK_FS.fstatSize,
       closeSync: deps.fs?.closeSync ?? REAL_FILE_SINK_FS.closeSync,
     };
+    this.writer = new LogFileWriter(
+      { dir: o.dir, fileMode: o.fileMode, dirMode: o.dirMode, rotateKeep: o.rotateKeep, chunkBytes: o.chunkBytes },
+      fileOps,
+    );
     this.now = deps.now ?? Date.now;
     this.files = new Map();
     this.failures = new Map();
     this.dirty = [];
     this.bySender = new WeakMap();
-    this.freeBuffers = [];
     this.dropped = new Map();
     this.received = 0;
-    this.written = 0;
-    this.bytes = 0;
-    this.bufferedLines = 0;
-    this.bufferedBytes = 0;
     this.rotations = 0;
     this.seq = 0;
-    this.lastErrorReason = 'eio';
     this.coarseNowMs = this.now();
     this.closed = false;
     this.flushTimer = null;
@@ -301,7 +237,7 @@ export class FileSink {
       this.drop('closed', 1);
       return;
     }
-    let file: OpenFile | null;
+    let file: LogFile | null;
     let line: string;
     try {
       file = this.fileFor(rec);
@@ -409,9 +345,9 @@ export class FileSink {
     for (const [reason, n] of this.dropped) dropped[reason] = n;
     return {
       received: this.received,
-      written: this.written,
-      bytes: this.bytes,
-      buffered: this.bufferedLines,
+      written: this.writer.written,
+      bytes: this.writer.bytes,
+      buffered: this.writer.bufferedLines,
       openFiles: this.files.size,
       rotations: this.rotations,
       dropped,
@@ -426,7 +362,7 @@ export class FileSink {
   }
 
   /** The open file for `rec`, opening it if needed; null when dropped (counted). */
-  private fileFor(rec: LogRecord): OpenFile | null {
+  private fileFor(rec: LogRecord): LogFile | null {
     const sender = rec.sender;
     const tpl = this.templateFor(sender);
     if (!tpl.senderOnly) {
@@ -447,7 +383,7 @@ export class FileSink {
   }
 
   /** The open file at `key`, opening it if needed; null (and one drop counted) when it cannot be. */
-  private openFor(key: string, segments: string[]): OpenFile | null {
+  private openFor(key: string, segments: string[]): LogFile | null {
     const open = this.files.get(key);
     if (open !== undefined) return open;
     const now = this.now();
@@ -458,32 +394,21 @@ export class FileSink {
       return null;
     }
     if (this.files.size >= this.maxOpenFiles) this.closeLeastRecent();
-    let fd = -1;
-    let size = 0;
+    let file: LogFile;
     try {
-      fd = this.fs.openLogFile(this.dir, segments, this.fileMode, this.dirMode);
-      size = this.fs.fstatSize(fd);
-      if (failure !== undefined && failure.partialLine) {
-        // A failed write left half a line at the end: end it, so the next record is a line.
-        this.writeAll(fd, NEWLINE, 1);
-        this.bytes++;
-        size++;
-      }
+      file = this.writer.open(key, segments, failure !== undefined && failure.partialLine, now);
     } catch (err) {
-      if (fd >= 0) this.closeFd(fd);
       this.fail(key, errorReason(err), failure !== undefined && failure.partialLine, now);
       this.drop(errorReason(err), 1);
       return null;
     }
     if (failure !== undefined) this.failures.delete(key);
-    const buf = this.freeBuffers.length > 0 ? (this.freeBuffers.pop() as Buffer) : Buffer.allocUnsafe(this.chunkBytes);
-    const file = new OpenFile(key, segments, fd, size, buf, now);
     this.files.set(key, file);
     return file;
   }
 
   /** Appends one encoded line to `file`'s buffer, rotating and writing out as needed. */
-  private append(target: OpenFile, line: string): void {
+  private append(target: LogFile, line: string): void {
     let file = target;
     if (this.rotateBytes > 0) {
       const pending = file.size + file.used;
@@ -511,98 +436,47 @@ export class FileSink {
         free = file.buf.length;
       }
     }
-    const n = file.buf.write(line, file.used, 'utf8');
-    file.used += n;
-    file.lines++;
-    this.bufferedLines++;
-    this.bufferedBytes += n;
+    const n = this.writer.put(file, line);
     if (free - n === 0) {
       this.flushFile(file);
     } else if (!file.dirty) {
       file.dirty = true;
       this.dirty.push(file);
     }
-    if (this.bufferedBytes > this.maxBufferedBytes) this.flush();
+    if (this.writer.bufferedBytes > this.maxBufferedBytes) this.flush();
   }
 
   /** A line larger than a chunk, written on its own (the buffer is already empty). */
-  private writeDirect(file: OpenFile, line: string, len: number): void {
-    const data = Buffer.from(line, 'utf8');
-    const done = this.writeAllCounted(file.fd, data, len);
-    if (done === len) {
-      this.written++;
-      this.bytes += len;
-      file.size += len;
-      return;
-    }
-    this.bytes += done;
-    const reason = this.lastErrorReason;
+  private writeDirect(file: LogFile, line: string, len: number): void {
+    const w = this.writer;
+    if (w.writeDirect(file, line, len)) return;
+    const reason = w.errorReason;
     this.drop(reason, 1);
     this.closeFile(file);
-    this.fail(file.key, reason, done > 0, this.now());
+    this.fail(file.key, reason, w.partialLine, this.now());
   }
 
   /** Writes `file`'s buffer out; false when the write failed (the file is then closed). */
-  private flushFile(file: OpenFile): boolean {
-    const used = file.used;
-    if (used === 0 || file.fd < 0) return true;
-    const lines = file.lines;
-    const done = this.writeAllCounted(file.fd, file.buf, used);
-    file.used = 0;
-    file.lines = 0;
-    this.bufferedLines -= lines;
-    this.bufferedBytes -= used;
-    this.bytes += done;
-    file.size += done;
-    if (done === used) {
-      this.written += lines;
-      return true;
-    }
+  private flushFile(file: LogFile): boolean {
+    const w = this.writer;
+    if (w.writeOut(file)) return true;
     // Lines wholly written before the error are on disk; the rest of the chunk is dropped.
-    let landed = 0;
-    for (let i = file.buf.indexOf(0x0a); i !== -1 && i < done; i = file.buf.indexOf(0x0a, i + 1)) landed++;
-    if (landed > lines) landed = lines;
-    this.written += landed;
-    const reason = this.lastErrorReason;
-    this.drop(reason, lines - landed);
+    const reason = w.errorReason;
+    this.drop(reason, w.lost);
     this.closeFile(file);
-    this.fail(file.key, reason, done > 0 && file.buf[done - 1] !== 0x0a, this.now());
+    this.fail(file.key, reason, w.partialLine, this.now());
     return false;
   }
 
-  /** Writes `len` bytes of `data`, looping on short writes; returns the bytes written. */
-  private writeAllCounted(fd: number, data: Buffer, len: number): number {
-    let off = 0;
-    try {
-      while (off < len) {
-        const n = this.fs.writeSync(fd, data, off, len - off);
-        if (!(n > 0)) {
-          this.lastErrorReason = 'eio';
-          return off;
-        }
-        off += n;
-      }
-    } catch (err) {
-      this.lastErrorReason = errorReason(err);
-    }
-    return off;
-  }
-
-  /** Writes all of `data` or throws (used only while opening). */
-  private writeAll(fd: number, data: Buffer, len: number): void {
-    const done = this.writeAllCounted(fd, data, len);
-    if (done !== len) throw Object.assign(new Error('write failed'), { code: this.lastErrorReason.toUpperCase() });
-  }
-
   /** Writes out, closes, shifts the files and opens anew; null (the line dropped) on failure. */
-  private rotate(file: OpenFile): OpenFile | null {
+  private rotate(file: LogFile): LogFile | null {
     if (!this.flushFile(file)) {
       this.drop(this.failedReason(file.key), 1);
       return null;
     }
     this.closeFile(file);
     try {
-      this.fs.rotateLogFile(this.dir, file.segments, this.rotateKeep);
+      this.writer.rotate(file.segments);
     } catch (err) {
       const reason = errorReason(err);
       this.fail(file.key, reason, false, this.now());
@@ -614,7 +488,7 @@ export class FileSink {
   }
 
   private closeLeastRecent(): void {
-    let oldest: OpenFile | null = null;
+    let oldest: LogFile | null = null;
     for (const file of this.files.values()) {
       if (oldest === null || file.seq < oldest.seq) oldest = file;
     }
@@ -625,29 +499,12 @@ export class FileSink {
   }
 
   /** Closes `file` (its buffer must already be written out or dropped) and frees its buffer. */
-  private closeFile(file: OpenFile): void {
+  private closeFile(file: LogFile): void {
     if (file.fd < 0) return;
-    this.closeFd(file.fd);
-    file.fd = -1;
+    // Lines still buffered are not left by the public paths (they write out first); counted for the invariant.
+    const lost = this.writer.close(file);
     if (this.files.get(file.key) === file) this.files.delete(file.key);
-    if (file.used > 0) {
-      // Not reached through the public paths (they write out first); kept for the invariant.
-      this.bufferedLines -= file.lines;
-      this.bufferedBytes -= file.used;
-      this.drop('closed', file.lines);
-      file.used = 0;
-      file.lines = 0;
-    }
-    if (this.freeBuffers.length < MAX_FREE_BUFFERS && file.buf.length === this.chunkBytes) this.freeBuffers.push(file.buf);
-    file.buf = EMPTY;
-  }
-
-  private closeFd(fd: number): void {
-    try {
-      this.fs.closeSync(fd);
-    } catch {
-      // close(2) errors are not actionable here: the fd is gone either way.
-    }
+    this.drop('closed', lost);
   }
 
   private fail(key: string, reason: string, partialLine: boolean, now: number): void {
@@ -734,13 +591,4 @@ function ensureBaseDir(dir: string, mode: number): void {
   }
   fs.mkdirSync(dir, { recursive: true, mode });
   fs.chmodSync(dir, mode);
-}
-
-/** The drop reason for an error: its errno name lower-cased ('eloop'), else 'error'. */
-function errorReason(err: unknown): string {
-  if (err !== null && typeof err === 'object') {
-    const code = (err as { code?: unknown }).code;
-    if (typeof code === 'string' && code.length > 0 && code.length <= 32) return code.toLowerCase();
-  }
-  return 'error';
 }

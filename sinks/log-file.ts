@@ -185,10 +185,8 @@ export class LogFileWriter {
     if (landed > lines) landed = lines;
     this.written += landed;
     this.lost = lines - landed;
-    // Any partial write counts as leaving a partial line, even one that stopped right after a
-    // '\n' (the next open then adds an empty line): what the sink has always done, since it
-    // looked at the buffer only after closing the file. `file.buf[done - 1] !== 0x0a` would be exact.
-    this.partialLine = done > 0;
+    // A write that stopped right after a '\n' left whole lines only: nothing to end at the next open.
+    this.partialLine = done > 0 && file.buf[done - 1] !== 0x0a;
     return false;
   }
 

@@ -507,6 +507,37 @@ describe('attacks and failures', () => {
     expect(nums).toEqual([...range(0, 13), ...range(25, 30)]);
     expectCounters(sink, { received: 30, written: 18, dropped: { enospc: 7 + 5 }, bytes: fs.statSync(file).size });
   });
+
+  test('a full disk exactly at a line boundary leaves no partial line, so no empty line follows', () => {
+    let now = 1_000_000;
+    let budget = Infinity;
+    const full: Partial<FileSinkFs> = {
+      writeSync: (fd, buf, off, len) => {
+        if (budget <= 0) throw errnoError('ENOSPC');
+        const n = Math.min(len, budget);
+        budget -= n;
+        return REAL_FILE_SINK_FS.writeSync(fd, buf, off, n);
+      },
+    };
+    const sink = makeSink({ chunkBytes: 4096 }, { now: () => now, fs: full });
+    const web = containerSender('web');
+    for (let i = 0; i < 10; i++) sink.write(numbered(web, 'g', i));
+    sink.flush();
+    const file = path.join(dir, 'docker/web/syslog.log');
+    const lineBytes = fs.statSync(file).size / 10;
+    budget = (lineBytes + 1) * 3; // exactly three of the next lines fit (two-digit numbers: one byte longer)
+    for (let i = 10; i < 20; i++) sink.write(numbered(web, 'g', i));
+    sink.flush();
+    budget = Infinity;
+    now += RETRY_AFTER_MS;
+    for (let i = 20; i < 25; i++) sink.write(numbered(web, 'g', i));
+    sink.close();
+    const lines = readLines(file);
+    expect(lines.every((l) => l.length > 0)).toBe(true);
+    const nums = lines.map((l) => Number(l.slice(l.lastIndexOf(' ') + 1)));
+    expect(nums).toEqual([...range(0, 13), ...range(20, 25)]);
+    expectCounters(sink, { received: 25, written: 18, dropped: { enospc: 7 }, bytes: fs.statSync(file).size });
+  });
 });
 
 describe('configuration and lifecycle', () => {

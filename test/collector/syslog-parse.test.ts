@@ -537,18 +537,17 @@ describe('the format-specific parsers', () => {
 });
 
 /**
- * Runs in a child with TZ set (a time zone is fixed per process): the parser, compiled by swc
- * as jest compiles it, reads every 3164 timestamp of 2026 in steps of 7 minutes; prints how many
- * differ from `new Date(...)` in that zone.
+ * Runs in a child with TZ set (a time zone is fixed per process): the parser, its files compiled
+ * by swc as jest compiles them, reads every 3164 timestamp of 2026 in steps of 7 minutes; prints
+ * how many differ from `new Date(...)` in that zone.
  */
 const ZONE_CHECK = `
 const swc = require('@swc/core');
-const file = process.argv[1];
-const { code } = swc.transformFileSync(file, { jsc: { target: 'es2022', parser: { syntax: 'typescript' } }, module: { type: 'commonjs' } });
-const mod = new module.constructor(file);
-mod.paths = module.paths;
-mod._compile(code, file);
-const { parseSyslog } = mod.exports;
+require.extensions['.ts'] = (mod, file) => {
+  const { code } = swc.transformFileSync(file, { jsc: { target: 'es2022', parser: { syntax: 'typescript' } }, module: { type: 'commonjs' } });
+  mod._compile(code, file);
+};
+const { parseSyslog } = require(process.argv[1]);
 const M = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 const two = (n) => String(n).padStart(2, '0');
 const now = new Date(2026, 11, 30, 12).getTime();

@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <cstring>
 #include <ctime>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "kernel.h"
@@ -48,6 +49,7 @@ BatchFiller::BatchFiller(const SocketState& sock, const FillerOptions& options, 
   msgs_.resize(slots);
   iovs_.resize(slots);
   control_.resize(slots * control_bytes_);
+  deferred_close_.reserve(opt_.batch_size);
   for (size_t i = 0; i < slots; i++) {
     iovs_[i].iov_base = payload_ + i * opt_.slot_bytes;
     iovs_[i].iov_len = opt_.slot_bytes;
@@ -86,7 +88,31 @@ uint32_t BatchFiller::FillFrom(uint32_t set, uint32_t filled, int* err) {
     for (int i = 0; i < n; i++) ProcessMessage(base + filled + static_cast<uint32_t>(i), now_ms);
     filled += static_cast<uint32_t>(n);
   }
+  CloseDeferred();
   return filled;
+}
+
+// The kernel installs each received pidfd at the lowest free number, and nothing of ours is closed
+// while a fill runs, so one fill's pidfds are mostly consecutive: a close_range per run replaces a
+// close per datagram (perf: close was ~7% of the receiver's time, half of it syscall overhead).
+// Safe against other threads: every number in a run is an fd this thread holds, so none can be
+// anyone else's.
+void BatchFiller::CloseDeferred() {
+  size_t n = deferred_close_.size();
+  size_t i = 0;
+  while (i < n) {
+    int first = deferred_close_[i];
+    int last = first;
+    size_t j = i + 1;
+    while (j < n && deferred_close_[j] == last + 1) last = deferred_close_[j++];
+    if (last == first || !close_range_ok_ ||
+        syscall(SYS_close_range, static_cast<unsigned>(first), static_cast<unsigned>(last), 0u) != 0) {
+      if (last != first) close_range_ok_ = false;  // < 5.9 (ENOSYS), or a seccomp filter refused it
+      for (size_t k = i; k < j; k++) close(deferred_close_[k]);
+    }
+    i = j;
+  }
+  deferred_close_.clear();
 }
 
 void BatchFiller::FinishBatch(uint32_t count) {
@@ -173,7 +199,7 @@ void BatchFiller::ProcessMessage(uint32_t i, uint64_t now_ms) {
   if (sock_.pass_pidfd && pidfd < 0 && (rec->flags & kFlagPidfdStale) == 0) counters.no_pidfd++;
   if (opt_.delay_us > 0) BusyWaitUs(opt_.delay_us);
   bool kept = Attribute(opt_.attribution, cache, extras, attribution_counters, pidfd, rec, now_ms);
-  if (pidfd >= 0 && !kept) close(pidfd);
+  if (pidfd >= 0 && !kept) deferred_close_.push_back(pidfd);
 }
 
 }  // namespace cs

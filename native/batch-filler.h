@@ -53,6 +53,9 @@ class BatchFiller {
 
  private:
   void ProcessMessage(uint32_t slot, uint64_t now_ms);
+  // Closes the pidfds this fill did not keep: one close_range per run of consecutive numbers.
+  void CloseDeferred();
+
 
   SocketState sock_;
   FillerOptions opt_;
@@ -60,6 +63,8 @@ class BatchFiller {
   std::vector<mmsghdr> msgs_;
   std::vector<iovec> iovs_;
   std::vector<char> control_;
+  std::vector<int> deferred_close_;  // pidfds to close once the fill ends, in arrival order
+  bool close_range_ok_ = true;
   uint8_t* payload_;
   Record* records_;
 };

@@ -317,6 +317,29 @@ describe('fds passed by senders', () => {
     expect(openFdCount()).toBe(before - 1); // before counted the receiver's own socket
   });
 
+  test('the pidfds of 20,000 plain datagrams from 4 senders are all closed', async () => {
+    // No fds from the senders here, so one batch's pidfds take consecutive numbers and are closed
+    // a run at a time (close_range); the count must come back all the same.
+    let n = 0;
+    let withPidfd = 0;
+    const r = new Receiver({ socketPath: sock }, (b) => {
+      for (let i = 0; i < b.count; i++) {
+        n++;
+        if (b.processKey(i) > 0) withPidfd++;
+      }
+    });
+    const before = openFdCount();
+    r.start();
+    const rep = await sendAsync(['-s', sock, '-k', '4', '-n', '5000']);
+    expect(rep.sent).toBe(20000);
+    await waitFor(() => n === 20000, 30000, '20,000 datagrams');
+    expect(openFdCount() - before).toBe(r.counters().pinnedPidfds + (r.threaded ? 1 : 0));
+    expect(r.counters().pinnedPidfds).toBeLessThanOrEqual(4);
+    if (r.socket.passPidfd) expect(withPidfd).toBe(20000);
+    r.stop();
+    expect(openFdCount()).toBe(before - 1);
+  });
+
   test('with SO_PASSRIGHTS=0 the kernel refuses fds at the sender', () => {
     const r = new Receiver({ socketPath: sock }, () => undefined);
     if (!probeKernel().passRights) {

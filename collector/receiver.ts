@@ -109,7 +109,8 @@ export class Batch {
   count = 0;
   /** Index of this batch's first record in the shared buffers (batches alternate between sets). */
   base = 0;
-  private readonly bytes: Buffer;
+  /** Every payload of the batch set, shared: read datagram `i` at `payloadOffset(i)`. */
+  readonly bytes: Buffer;
   private readonly index: Buffer;
   private readonly f64: Float64Array;
   private readonly u32: Uint32Array;
@@ -167,6 +168,10 @@ export class Batch {
   }
   pidfdErrno(i: number): number {
     return this.i32[(this.base + i) * 24 + LAYOUT.pidfdErrno / 4];
+  }
+  /** Where datagram `i` starts in `bytes` (it is `length(i)` long). */
+  payloadOffset(i: number): number {
+    return this.u32[(this.base + i) * 24 + LAYOUT.offset / 4];
   }
   /** The payload bytes, without copying: valid until the callback returns. */
   payload(i: number): Buffer {

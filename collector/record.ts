@@ -9,7 +9,7 @@
  */
 import { type Batch, type CgroupProvenance, type CommProvenance, type Receiver } from './receiver';
 import { NO_CGROUP, type SenderCgroup, type SenderResolver } from './sender-identity';
-import { parseSyslog, type SyslogMessage } from './syslog-parse';
+import { parseSyslogRange, type SyslogMessage } from './syslog-parse';
 
 export interface Attribution {
   cgroup: CgroupProvenance;
@@ -62,7 +62,8 @@ export class RecordBuilder {
   }
 
   build(b: Batch, i: number, nowMs: number = this.now()): LogRecord {
-    const syslog = parseSyslog(b.payload(i), nowMs);
+    const start = b.payloadOffset(i);
+    const syslog = parseSyslogRange(b.bytes, start, start + b.length(i), nowMs);
     const cgroupId = b.cgroupId(i);
     const sender = cgroupId > 0 && this.resolver !== null ? this.resolver.cgroup(cgroupId) : cgroupId > 0 ? { ...NO_CGROUP, id: cgroupId } : NO_CGROUP;
     let comm = b.comm(i);

@@ -89,6 +89,23 @@ export function utf8Notes(payload: Buffer, s: string): number {
   return u instanceof Uint8Array && !isUtf8(u) ? NOTE_INVALID_UTF8 : 0;
 }
 
+/**
+ * `decode` and `utf8Notes` for `bytes[start, end)`, with no Buffer view made: the receive path
+ * reads every datagram of a batch out of one shared buffer. Notes go to `lastUtf8Notes`.
+ */
+export function decodeRange(bytes: Buffer, start: number, end: number): string {
+  const s = bytes.toString('utf8', start, end);
+  rangeUtf8Notes = s.indexOf('\uFFFD') === -1 || isUtf8(bytes.subarray(start, end)) ? 0 : NOTE_INVALID_UTF8;
+  return s;
+}
+
+let rangeUtf8Notes = 0;
+
+/** `InvalidUtf8` if the last `decodeRange` replaced bytes. */
+export function lastUtf8Notes(): number {
+  return rangeUtf8Notes;
+}
+
 /** End of the text without trailing `\n`, `\r`, NUL; what was removed goes to `trimNotes`. */
 export function trimEnd(s: string): number {
   let end = s.length;

@@ -42,7 +42,7 @@
  */
 import { parse3164 } from './rfc3164';
 import { parse5424 } from './rfc5424';
-import { decode, lastTrimNotes, readPri, trimEnd, utf8Notes } from './syslog-frame';
+import { decode, decodeRange, lastTrimNotes, lastUtf8Notes, readPri, trimEnd, utf8Notes } from './syslog-frame';
 
 export { parseRfc3164 } from './rfc3164';
 export { parseRfc5424 } from './rfc5424';
@@ -133,8 +133,21 @@ export const SEVERITY_NAMES: readonly string[] = Object.freeze([
  */
 export function parseSyslog(payload: Buffer, nowMs: number = Date.now()): SyslogMessage {
   const s = decode(payload);
+  return parseText(s, utf8Notes(payload, s), nowMs);
+}
+
+/**
+ * `parseSyslog` of `bytes[start, end)`: the same result, without a Buffer view per datagram
+ * (the receive path reads every datagram of a batch out of one shared buffer).
+ */
+export function parseSyslogRange(bytes: Buffer, start: number, end: number, nowMs: number = Date.now()): SyslogMessage {
+  const s = decodeRange(bytes, start, end);
+  return parseText(s, lastUtf8Notes(), nowMs);
+}
+
+function parseText(s: string, utf8: number, nowMs: number): SyslogMessage {
   const end = trimEnd(s);
-  const notes = lastTrimNotes() | utf8Notes(payload, s);
+  const notes = lastTrimNotes() | utf8;
   const pri = readPri(s, end);
   if (pri >= 0) {
     const m = parse5424(s, end, notes, pri);

@@ -16,6 +16,7 @@ import {
   parseRfc3164,
   parseRfc5424,
   parseSyslog,
+  parseSyslogRange,
   SEVERITY_NAMES,
   type SyslogMessage,
 } from '../../collector/syslog-parse';
@@ -675,6 +676,33 @@ describe('parseSyslog: properties', () => {
       }),
       { numRuns: 1000 },
     );
+  });
+
+  test('a range of a shared buffer parses as the same bytes on their own', () => {
+    // The receive path parses each datagram in place in the batch's buffer; the bytes around it
+    // (other datagrams, invalid UTF-8 among them) must not change the result, nor its notes.
+    const around = fc.uint8Array({ maxLength: 64 }).map((b) => Buffer.from([0xff, ...b, 0xc3]));
+    fc.assert(
+      fc.property(
+        fc.oneof(AROUND_PREFIXES, fc.uint8Array({ maxLength: 512 }).map((b) => Buffer.from(b))),
+        around,
+        around,
+        NOW_ANY,
+        (payload, before, after, now) => {
+          const shared = Buffer.concat([before, payload, after]);
+          const m = parseSyslogRange(shared, before.length, before.length + payload.length, now);
+          expect(m).toEqual(parseSyslog(payload, now));
+        },
+      ),
+      { numRuns: 2000 },
+    );
+    const bad = Buffer.from('<13>Nov 28 15:20:00 app: caf\xe9 \ufffd', 'latin1');
+    const m = parseSyslogRange(Buffer.concat([Buffer.from('ok'), bad]), 2, 2 + bad.length, NOW);
+    expect(m.notes & N.InvalidUtf8).toBe(N.InvalidUtf8);
+    const sent = Buffer.from('<13>Nov 28 15:20:00 app: a real \ufffd sent as such');
+    const m2 = parseSyslogRange(Buffer.concat([Buffer.from([0xff]), sent, Buffer.from([0xfe])]), 1, 1 + sent.length, NOW);
+    expect(m2.notes & N.InvalidUtf8).toBe(0);
+    expect(m2.message).toBe('a real \ufffd sent as such');
   });
 
   test('parseSyslog is parseRfc5424 when that accepts, else parseRfc3164', () => {

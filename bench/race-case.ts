@@ -135,6 +135,9 @@ async function trial(o: Options, layout: Layout): Promise<Record<string, unknown
   const end = await waitForEnd(rx.output, { expected: () => rep.sent, sendersDone: () => true, stableMs: 300, idleMs: 10000 });
   await rx.stop();
   const s = await claimsOf(o, rx, layout);
+  // The collector's stop line: how often PIDFD_GET_INFO met a sender mid-exit, and failed, and
+  // datagrams that came without a usable pidfd: what explains a `pidfd` miss, should one occur.
+  const stopLine = /pidfd errors (\d+) after (\d+) exit-race retries, (\d+) datagrams without a pidfd, (\d+) with a stale one/.exec(rx.proc.stderr);
   return {
     case: caseName(o),
     system: o.system,
@@ -147,6 +150,9 @@ async function trial(o: Options, layout: Layout): Promise<Record<string, unknown
     written: end.count,
     lost: rep.sent - s.received,
     ...s,
+    ...(stopLine !== null
+      ? { pidfd: { getInfoRetries: Number(stopLine[2]), getInfoErrors: Number(stopLine[1]), missing: Number(stopLine[3]), stale: Number(stopLine[4]) } }
+      : {}),
     ...(decoyStats !== null ? { decoys: { concurrent: o.decoys, ...decoyStats } } : {}),
     ...(nsPidMax !== null ? { nsPidMax } : {}),
   };

@@ -141,7 +141,8 @@ function failures(r: BenchResults, raceFree: boolean): string[] {
     if ((x.lost ?? 0) > 0) out.push(`race ${x.case} lost ${x.lost}`);
     if (x.hostPidMax !== undefined && x.hostPidMax.before !== x.hostPidMax.after) out.push(`race ${x.case} changed the host's pid_max`);
     if (raceFree && x.method === 'pidfd' && x.cgroup !== null && x.cgroup !== undefined && (x.cgroup.missing > 0 || x.cgroup.wrong > 0)) {
-      out.push(`race ${x.case}: pidfd missed ${x.cgroup.missing} and misattributed ${x.cgroup.wrong} cgroups`);
+      const why = x.pidfd === undefined ? '' : ` (collector: GET_INFO errors ${x.pidfd.getInfoErrors} after ${x.pidfd.getInfoRetries} retries, ${x.pidfd.missing} datagrams without a pidfd, ${x.pidfd.stale} stale)`;
+      out.push(`race ${x.case}: pidfd missed ${x.cgroup.missing} and misattributed ${x.cgroup.wrong} cgroups${why}`);
     }
   }
   return out;

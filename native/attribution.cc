@@ -13,6 +13,10 @@ namespace cs {
 
 namespace {
 
+// The ESRCH exit race: how long to wait for the sender's POLLHUP before each retry.
+constexpr int kExitWaits = 3;
+constexpr int kExitWaitMs = 10;
+
 // "0::/system.slice/docker-….scope" → cgroup id (st_ino of the directory under the cgroup2 mount).
 uint64_t ProcCgroupId(const AttributionConfig& cfg, int pid, AttributionCounters& counters) {
   char path[64];
@@ -95,12 +99,20 @@ bool Attribute(const AttributionConfig& cfg, SenderCache& cache, ProcessExtras& 
     PidfdInfo info;
     int r = PidfdGetInfo(pidfd, kInfoCgroupId | kInfoExit, &info);
     if (r == -ESRCH) {
-      // Exit race (KERNEL.md §3): the task is mid-release; once POLLHUP shows, EXIT info is there.
-      struct pollfd p = {pidfd, POLLIN, 0};
-      poll(&p, 1, 1);
+      // Exit race (KERNEL.md §3): the task is mid-release. Its exit information is recorded
+      // before it is unhashed, and POLLHUP shows only once it is unhashed, so wait for POLLHUP
+      // itself: events 0, because POLLIN is already set for an exited task and would end the
+      // wait at once, and a retry then can land in the same window (seen: 1 in 4,000 senders
+      // under PID reuse with a busy host). After POLLHUP one more try is final (a kernel before
+      // 6.15 keeps no exit information). Bounded: at most kExitWaits × kExitWaitMs.
       counters.getinfo_retries++;
       rec->flags |= kFlagGetInfoRetried;
-      r = PidfdGetInfo(pidfd, kInfoCgroupId | kInfoExit, &info);
+      for (int w = 0; w < kExitWaits && r == -ESRCH; w++) {
+        struct pollfd p = {pidfd, 0, 0};
+        int ready = poll(&p, 1, kExitWaitMs);
+        r = PidfdGetInfo(pidfd, kInfoCgroupId | kInfoExit, &info);
+        if (ready > 0 && (p.revents & POLLHUP) != 0) break;
+      }
     }
     if (r == 0) {
       if ((info.mask & kInfoCgroupId) != 0) {

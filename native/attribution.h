@@ -65,7 +65,7 @@ struct AttributionConfig {
 };
 
 struct AttributionCounters {
-  uint64_t pidfd_errors = 0;    // GET_INFO failed after the retry
+  uint64_t pidfd_errors = 0;    // GET_INFO failed, after the exit-race retries
   uint64_t getinfo_retries = 0;
   uint64_t comm_verified = 0;
   uint64_t comm_cached = 0;

@@ -180,10 +180,19 @@ async function run(argv: string[]): Promise<void> {
       );
     }
     const s = collector.stats();
-    diagnostics.info(`Stopped on ${signal}: received ${s.received}, routed ${s.routed}, drained ${drained} at stop; dropped ${JSON.stringify(s.dropped)}.`, {
-      received: s.received,
-      routed: s.routed,
-    });
+    const rx = s.receiver;
+    diagnostics.info(
+      `Stopped on ${signal}: received ${s.received}, routed ${s.routed}, drained ${drained} at stop; dropped ${JSON.stringify(s.dropped)}; ` +
+        `pidfd errors ${rx.pidfdErrors ?? 0} after ${rx.getInfoRetries ?? 0} exit-race retries, ${rx.noPidfd ?? 0} datagrams without a pidfd, ${rx.pidfdStale ?? 0} with a stale one.`,
+      {
+        received: s.received,
+        routed: s.routed,
+        pidfdErrors: rx.pidfdErrors ?? 0,
+        getInfoRetries: rx.getInfoRetries ?? 0,
+        noPidfd: rx.noPidfd ?? 0,
+        pidfdStale: rx.pidfdStale ?? 0,
+      },
+    );
     await diagnostics.close();
     process.exit(0);
   };

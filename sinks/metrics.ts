@@ -105,7 +105,8 @@ export function createRegistry(stats: () => CollectorStats): Registry {
     ['receiver_truncated_total', 'truncated', 'Datagrams longer than max_message_bytes (kept truncated).'],
     ['receiver_fds_closed_total', 'fdsClosed', 'File descriptors senders passed with SCM_RIGHTS, all closed.'],
     ['receiver_no_credentials_total', 'noCredentials', 'Datagrams without SCM_CREDENTIALS.'],
-    ['receiver_pidfd_errors_total', 'pidfdErrors', 'PIDFD_GET_INFO failures after the retry.'],
+    ['receiver_pidfd_errors_total', 'pidfdErrors', 'PIDFD_GET_INFO failures, after the exit-race retries.'],
+    ['receiver_getinfo_retries_total', 'getInfoRetries', 'PIDFD_GET_INFO calls that met a sender mid-exit (ESRCH) and were retried once it was reaped.'],
     ['receiver_batches_total', 'batches', 'recvmmsg batches handed to JavaScript.'],
   ];
   for (const [name, key, help] of receiverCounters) mk(name, help, [], (c, s) => c.inc(Number(s.receiver[key] ?? 0)));

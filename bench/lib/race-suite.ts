@@ -37,6 +37,8 @@ export interface RaceRow {
   hostPidMax?: { before: number; after: number };
   /** pid_max inside the namespace (pidns mode). */
   nsPidMax?: number;
+  /** The collector's own count of what can make `pidfd` miss (its stop line). */
+  pidfd?: { getInfoRetries: number; getInfoErrors: number; missing: number; stale: number };
 }
 
 /** The suite's parameters: senders per trial, and the PID-reuse mode's pid_max and decoys. */

@@ -149,22 +149,9 @@ async function run(argv: string[]): Promise<void> {
     if (err instanceof ConfigError) fail(2, err.message);
     throw err;
   }
-  try {
-    collector.start();
-  } catch (err: unknown) {
-    if (err instanceof NativeError) {
-      diagnostics.error(explainSocketError(err, config.socket.path), { code: err.code, socket: config.socket.path });
-      await diagnostics.close();
-      process.exit(1);
-    }
-    throw err;
-  }
-  const metricsServer =
-    config.metrics.listen === null ? null : await serveMetrics(createRegistry(() => collector.stats()), config.metrics.listen).catch((err: Error) => {
-      diagnostics.error(`Cannot serve metrics on ${config.metrics.listen}: ${err.message}; running without them.`);
-      return null;
-    });
-  if (metricsServer !== null) diagnostics.info(`Serving metrics on http://${config.metrics.listen}/metrics.`);
+  // The handlers go in before the receiver starts: from the first datagram taken, a SIGTERM must
+  // drain and flush, never end the process by its default action.
+  let metricsServer: Awaited<ReturnType<typeof serveMetrics>> | null = null;
   let stopping = false;
   const stop = async (signal: string): Promise<void> => {
     if (stopping) return;
@@ -199,6 +186,27 @@ async function run(argv: string[]): Promise<void> {
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGHUP', () => collector.reopen());
+  try {
+    collector.start();
+  } catch (err: unknown) {
+    if (err instanceof NativeError) {
+      diagnostics.error(explainSocketError(err, config.socket.path), { code: err.code, socket: config.socket.path });
+      await diagnostics.close();
+      process.exit(1);
+    }
+    throw err;
+  }
+  if (config.metrics.listen !== null) {
+    const server = await serveMetrics(createRegistry(() => collector.stats()), config.metrics.listen).catch((err: Error) => {
+      diagnostics.error(`Cannot serve metrics on ${config.metrics.listen}: ${err.message}; running without them.`);
+      return null;
+    });
+    if (server !== null && stopping) server.close();
+    else if (server !== null) {
+      metricsServer = server;
+      diagnostics.info(`Serving metrics on http://${config.metrics.listen}/metrics.`);
+    }
+  }
 }
 
 function probe(argv: string[]): void {

@@ -130,11 +130,14 @@ async function restartUnderLoad(signal: 'SIGTERM' | 'SIGKILL'): Promise<RestartO
     let report = '';
     senders.stdout.on('data', (d: Buffer) => (report += d.toString()));
     const sent = new Promise((resolve) => senders.once('exit', resolve));
-    for (let k = 0; k < 3; k++) {
-      await waitFor(() => readLines(path.join(logs, 'host/syslog.log')).length > (k + 1) * 5000, 30000, 'progress');
+    const written = (): number => readLines(path.join(logs, 'host/syslog.log')).length;
+    for (let k = 0, mark = 0; k < 3; k++) {
+      // 5,000 lines more than when it started: this collector is up and has its handlers.
+      await waitFor(() => written() > mark + 5000, 30000, 'progress');
       const pid = lastPid();
       process.kill(pid, signal); // by its own pid
       await waitFor(() => lastPid() !== pid, 10000, 'the restart');
+      mark = written(); // the stopped one is gone (the loop starts the next after it exits)
     }
     await sent;
     const rep = JSON.parse(report) as { sent: number; errors: number };

@@ -317,12 +317,15 @@ describe('fds passed by senders', () => {
     expect(openFdCount()).toBe(before - 1); // before counted the receiver's own socket
   });
 
-  test('the pidfds of 20,000 plain datagrams from 4 senders are all closed', async () => {
+  test.each([
+    ['on the main thread', false],
+    ['on the receive thread', true],
+  ])('the pidfds of 20,000 plain datagrams from 4 senders are all closed, %s', async (_mode, thread) => {
     // No fds from the senders here, so one batch's pidfds take consecutive numbers and are closed
     // a run at a time (close_range); the count must come back all the same.
     let n = 0;
     let withPidfd = 0;
-    const r = new Receiver({ socketPath: sock }, (b) => {
+    const r = new Receiver({ socketPath: sock, thread }, (b) => {
       for (let i = 0; i < b.count; i++) {
         n++;
         if (b.processKey(i) > 0) withPidfd++;
@@ -336,6 +339,7 @@ describe('fds passed by senders', () => {
     expect(openFdCount() - before).toBe(r.counters().pinnedPidfds + (r.threaded ? 1 : 0));
     expect(r.counters().pinnedPidfds).toBeLessThanOrEqual(4);
     if (r.socket.passPidfd) expect(withPidfd).toBe(20000);
+    expect(r.threaded).toBe(thread);
     r.stop();
     expect(openFdCount()).toBe(before - 1);
   });

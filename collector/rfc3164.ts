@@ -29,7 +29,7 @@
  * `tagEnd` leaves the name's end and the PID's span in module variables, private to this file
  * and read by `parse3164` right after the call.
  */
-import { decode, lastPriEnd, lastTrimNotes, makeMessage, makeRaw, PRI_BAD, PRI_NONE, readPri, trimEnd, utf8Notes } from './syslog-frame';
+import { decode, lastPriEnd, lastTrimNotes, lastUtf8Notes, makeMessage, makeRaw, PRI_BAD, PRI_NONE, readPri, trimEnd } from './syslog-frame';
 import type { ParseNote, SyslogMessage } from './syslog-parse';
 import { bsdTimeMs, bsdTimestampEnd, MAX_TIMESTAMP, rfc3339Ms } from './syslog-time';
 
@@ -66,7 +66,7 @@ let tagPidEnd = -1;
 export function parseRfc3164(payload: Buffer, nowMs: number = Date.now()): SyslogMessage {
   const s = decode(payload);
   const end = trimEnd(s);
-  const notes = lastTrimNotes() | utf8Notes(payload, s);
+  const notes = lastTrimNotes() | lastUtf8Notes();
   return parse3164(s, end, notes, readPri(s, end), nowMs);
 }
 

@@ -15,7 +15,7 @@
  * `parseSd` leaves where the SD ended in a module variable, private to this file and read by
  * `parse5424` right after the call.
  */
-import { decode, lastPriEnd, lastTrimNotes, makeMessage, readPri, trimEnd, utf8Notes } from './syslog-frame';
+import { decode, lastPriEnd, lastTrimNotes, lastUtf8Notes, makeMessage, readPri, trimEnd } from './syslog-frame';
 import type { ParseNote, SdElement, SyslogMessage } from './syslog-parse';
 import { MAX_TIMESTAMP, rfc3339Ms } from './syslog-time';
 
@@ -54,7 +54,7 @@ let sdEnd = 0;
 export function parseRfc5424(payload: Buffer, _nowMs?: number): SyslogMessage | null {
   const s = decode(payload);
   const end = trimEnd(s);
-  const notes = lastTrimNotes() | utf8Notes(payload, s);
+  const notes = lastTrimNotes() | lastUtf8Notes();
   const pri = readPri(s, end);
   return pri >= 0 ? parse5424(s, end, notes, pri) : null;
 }

@@ -3,9 +3,9 @@
  * as UTF-8 once, trailing framing (`\n`, `\r`, NUL) found, the PRI read. Internal to the
  * parsers; the rules they follow are in the overview in `syslog-parse.ts`.
  *
- * `trimEnd` and `readPri` return one value and leave a second in a module variable, private to
- * this file and read through `lastTrimNotes()` and `lastPriEnd()` right after the call (the
- * parsers are synchronous, so calls cannot interleave).
+ * `decode`, `trimEnd` and `readPri` return one value and leave a second in a module variable,
+ * private to this file and read through `lastUtf8Notes()`, `lastTrimNotes()` and `lastPriEnd()`
+ * right after the call (the parsers are synchronous, so calls cannot interleave).
  */
 import { isUtf8 } from 'node:buffer';
 import type { ParseNote, SdElement, SyslogFormat, SyslogMessage } from './syslog-parse';
@@ -34,6 +34,7 @@ const C_GT = 0x3e;
 // Scratch registers between helpers and their callers; valid only right after the call.
 let priEnd = 0;
 let trimNotes = 0;
+let utf8Notes = 0;
 
 /** The one place a result is built, so every result has the same fields in the same order. */
 export function makeMessage(
@@ -73,37 +74,31 @@ export function makeRaw(s: string, end: number, notes: number): SyslogMessage {
     notes | NOTE_NO_TIMESTAMP | NOTE_NO_TAG);
 }
 
-/** The payload as text, decoded as UTF-8 once; invalid bytes become U+FFFD. */
-export function decode(payload: Buffer): string {
-  if (Buffer.isBuffer(payload)) return payload.toString('utf8');
-  // Typed callers always pass a Buffer; anything else is read as bytes if it is bytes, or as empty.
-  const u: unknown = payload;
-  if (u instanceof Uint8Array) return Buffer.from(u.buffer, u.byteOffset, u.byteLength).toString('utf8');
-  return '';
-}
-
-/** `InvalidUtf8` if decoding replaced bytes. U+FFFD can also be sent as such, so only then check. */
-export function utf8Notes(payload: Buffer, s: string): number {
-  if (s.indexOf('\uFFFD') === -1) return 0;
-  const u: unknown = payload;
-  return u instanceof Uint8Array && !isUtf8(u) ? NOTE_INVALID_UTF8 : 0;
-}
-
 /**
- * `decode` and `utf8Notes` for `bytes[start, end)`, with no Buffer view made: the receive path
- * reads every datagram of a batch out of one shared buffer. Notes go to `lastUtf8Notes`.
+ * `bytes[start, end)` as text, decoded as UTF-8 once; invalid bytes become U+FFFD, and then
+ * `lastUtf8Notes()` is `InvalidUtf8` (U+FFFD can also be sent as such, so only then are the
+ * bytes checked). No Buffer view is made: the receive path reads every datagram of a batch out
+ * of one shared buffer.
  */
 export function decodeRange(bytes: Buffer, start: number, end: number): string {
   const s = bytes.toString('utf8', start, end);
-  rangeUtf8Notes = s.indexOf('\uFFFD') === -1 || isUtf8(bytes.subarray(start, end)) ? 0 : NOTE_INVALID_UTF8;
+  utf8Notes = s.indexOf('\uFFFD') === -1 || isUtf8(bytes.subarray(start, end)) ? 0 : NOTE_INVALID_UTF8;
   return s;
 }
 
-let rangeUtf8Notes = 0;
+/** A whole payload, as `decodeRange` decodes a range of one. */
+export function decode(payload: Buffer): string {
+  // Typed callers always pass a Buffer; anything else is read as bytes if it is bytes, or as empty.
+  const u: unknown = payload;
+  if (Buffer.isBuffer(u)) return decodeRange(u, 0, u.length);
+  if (u instanceof Uint8Array) return decodeRange(Buffer.from(u.buffer, u.byteOffset, u.byteLength), 0, u.byteLength);
+  utf8Notes = 0;
+  return '';
+}
 
-/** `InvalidUtf8` if the last `decodeRange` replaced bytes. */
+/** `InvalidUtf8` if the last `decode` or `decodeRange` replaced bytes. */
 export function lastUtf8Notes(): number {
-  return rangeUtf8Notes;
+  return utf8Notes;
 }
 
 /** End of the text without trailing `\n`, `\r`, NUL; what was removed goes to `trimNotes`. */

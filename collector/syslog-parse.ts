@@ -42,7 +42,7 @@
  */
 import { parse3164 } from './rfc3164';
 import { parse5424 } from './rfc5424';
-import { decode, decodeRange, lastTrimNotes, lastUtf8Notes, readPri, trimEnd, utf8Notes } from './syslog-frame';
+import { decode, decodeRange, lastTrimNotes, lastUtf8Notes, readPri, trimEnd } from './syslog-frame';
 
 export { parseRfc3164 } from './rfc3164';
 export { parseRfc5424 } from './rfc5424';
@@ -133,7 +133,7 @@ export const SEVERITY_NAMES: readonly string[] = Object.freeze([
  */
 export function parseSyslog(payload: Buffer, nowMs: number = Date.now()): SyslogMessage {
   const s = decode(payload);
-  return parseText(s, utf8Notes(payload, s), nowMs);
+  return parseText(s, lastUtf8Notes(), nowMs);
 }
 
 /**

@@ -8,7 +8,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Batch, CgroupIndex, ContainerMetadataReader, FLAGS, parseSyslog, RecordBuilder, SenderResolver } from '../collector';
+import { Batch, CgroupIndex, ContainerMetadataReader, FLAGS, parseSyslogRange, RecordBuilder, SenderResolver } from '../collector';
 import { type CgroupTreeFs } from '../collector/cgroup-index';
 import { RateLimiter, Router } from '../routing';
 import { createEncoder } from '../sinks/format';
@@ -85,7 +85,10 @@ function main(): void {
     const encode = createEncoder('text', { hostname: 'h' });
     let sink = 0;
     run('payload-decode', (b, i) => void (sink += b.text(i).length));
-    run('parse', (b, i, now) => void (sink += parseSyslog(b.payload(i), now).message.length));
+    run('parse', (b, i, now) => {
+      const start = b.payloadOffset(i);
+      sink += parseSyslogRange(b.bytes, start, start + b.length(i), now).message.length;
+    });
     run('build-record', (b, i, now) => void (sink += builder.build(b, i, now).pid));
     run('build+route+limit', (b, i, now) => {
       const rec = builder.build(b, i, now);

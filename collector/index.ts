@@ -34,6 +34,7 @@ export {
   parseRfc3164,
   parseRfc5424,
   parseSyslog,
+  parseSyslogRange,
   type SdElement,
   SEVERITY_NAMES,
   type SyslogFormat,

@@ -175,12 +175,12 @@ export class Batch {
   }
   /** The payload bytes, without copying: valid until the callback returns. */
   payload(i: number): Buffer {
-    const off = this.u32[(this.base + i) * 24 + LAYOUT.offset / 4];
+    const off = this.payloadOffset(i);
     return this.bytes.subarray(off, off + this.length(i));
   }
   /** The payload decoded as UTF-8 (invalid sequences become U+FFFD). */
   text(i: number): string {
-    const off = this.u32[(this.base + i) * 24 + LAYOUT.offset / 4];
+    const off = this.payloadOffset(i);
     return this.bytes.toString('utf8', off, off + this.length(i));
   }
   /** The sender's comm as the receiver learnt it, or null (see commProvenance). */

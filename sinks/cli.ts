@@ -168,17 +168,11 @@ async function run(argv: string[]): Promise<void> {
     }
     const s = collector.stats();
     const rx = s.receiver;
+    const pidfd = { pidfdErrors: rx.pidfdErrors ?? 0, getInfoRetries: rx.getInfoRetries ?? 0, noPidfd: rx.noPidfd ?? 0, pidfdStale: rx.pidfdStale ?? 0 };
     diagnostics.info(
       `Stopped on ${signal}: received ${s.received}, routed ${s.routed}, drained ${drained} at stop; dropped ${JSON.stringify(s.dropped)}; ` +
-        `pidfd errors ${rx.pidfdErrors ?? 0} after ${rx.getInfoRetries ?? 0} exit-race retries, ${rx.noPidfd ?? 0} datagrams without a pidfd, ${rx.pidfdStale ?? 0} with a stale one.`,
-      {
-        received: s.received,
-        routed: s.routed,
-        pidfdErrors: rx.pidfdErrors ?? 0,
-        getInfoRetries: rx.getInfoRetries ?? 0,
-        noPidfd: rx.noPidfd ?? 0,
-        pidfdStale: rx.pidfdStale ?? 0,
-      },
+        `pidfd errors ${pidfd.pidfdErrors} after ${pidfd.getInfoRetries} exit-race retries, ${pidfd.noPidfd} datagrams without a pidfd, ${pidfd.pidfdStale} with a stale one.`,
+      { received: s.received, routed: s.routed, ...pidfd },
     );
     await diagnostics.close();
     process.exit(0);

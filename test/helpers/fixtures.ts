@@ -11,6 +11,7 @@ import path from 'node:path';
 import readline from 'node:readline';
 import { nativeToolPath } from '../../collector/addon';
 import { removeCgroupDirs } from '../../bench/lib/cgroups';
+import { parseSendReport, type SendReport } from '../../bench/lib/common';
 import { findCgroup2Mount } from '../../collector/cgroup-mount';
 
 export function tempDir(prefix = 'cs-test-'): string {
@@ -91,17 +92,6 @@ export class TestCgroups {
   }
 }
 
-export interface SendReport {
-  processes: number;
-  sent: number;
-  errors: number;
-  firstErrno: string;
-  wouldBlock: number;
-  t0: number;
-  t1: number;
-  pids: number[];
-}
-
 export const CS_SEND = nativeToolPath('cs-send');
 
 /** Runs cs-send to completion: every sender has sent, exited and been reaped when this returns. */
@@ -111,7 +101,7 @@ export function sendSync(args: string[], opts: { uid?: number; gid?: number } = 
   if (res.stdout === '' || res.stdout === null) {
     throw new Error(`cs-send produced no report (status ${res.status}): ${res.stderr}`);
   }
-  return JSON.parse(res.stdout.trim().split('\n').pop() as string) as SendReport;
+  return parseSendReport(res.stdout);
 }
 
 /** Runs cs-send asynchronously (for senders that must not block the receiving event loop). */
@@ -125,7 +115,7 @@ export function sendAsync(args: string[]): Promise<SendReport> {
     child.on('error', reject);
     child.on('close', () => {
       try {
-        resolve(JSON.parse(out.trim().split('\n').pop() as string) as SendReport);
+        resolve(parseSendReport(out));
       } catch {
         reject(new Error(`cs-send produced no report: ${err}`));
       }

@@ -67,6 +67,22 @@ function errnoError(code: string): Error {
   return Object.assign(new Error(`${code}: simulated`), { code });
 }
 
+/** A disk that takes `budget` more bytes (a write is cut short there), then fails with ENOSPC. */
+function fillingDisk(): { fs: Partial<FileSinkFs>; budget: number } {
+  const disk = {
+    budget: Infinity,
+    fs: {
+      writeSync: (fd: number, buf: Buffer, off: number, len: number): number => {
+        if (disk.budget <= 0) throw errnoError('ENOSPC');
+        const n = Math.min(len, disk.budget);
+        disk.budget -= n;
+        return REAL_FILE_SINK_FS.writeSync(fd, buf, off, n);
+      },
+    },
+  };
+  return disk;
+}
+
 describe('where lines land', () => {
   test('container, host and unknown senders each in their file', () => {
     const sink = makeSink();
@@ -474,26 +490,18 @@ describe('attacks and failures', () => {
 
   test('a full disk mid-chunk: whole lines written count as written, the rest dropped, the next line starts clean', () => {
     let now = 1_000_000;
-    let budget = Infinity; // bytes the "disk" still takes
-    const full: Partial<FileSinkFs> = {
-      writeSync: (fd, buf, off, len) => {
-        if (budget <= 0) throw errnoError('ENOSPC');
-        const n = Math.min(len, budget);
-        budget -= n;
-        return REAL_FILE_SINK_FS.writeSync(fd, buf, off, n);
-      },
-    };
-    const sink = makeSink({ chunkBytes: 4096 }, { now: () => now, fs: full });
+    const disk = fillingDisk();
+    const sink = makeSink({ chunkBytes: 4096 }, { now: () => now, fs: disk.fs });
     const web = containerSender('web');
     for (let i = 0; i < 10; i++) sink.write(numbered(web, 'f', i));
     sink.flush();
     const file = path.join(dir, 'docker/web/syslog.log');
     const lineBytes = fs.statSync(file).size / 10;
-    budget = Math.floor(lineBytes * 3.5); // three and a half of the next ten lines fit
+    disk.budget = Math.floor(lineBytes * 3.5); // three and a half of the next ten lines fit
     for (let i = 10; i < 20; i++) sink.write(numbered(web, 'f', i));
     sink.flush();
     for (let i = 20; i < 25; i++) sink.write(numbered(web, 'f', i)); // within 1 s: dropped as enospc
-    budget = Infinity;
+    disk.budget = Infinity;
     now += RETRY_AFTER_MS;
     for (let i = 25; i < 30; i++) sink.write(numbered(web, 'f', i));
     sink.close();
@@ -510,25 +518,17 @@ describe('attacks and failures', () => {
 
   test('a full disk exactly at a line boundary leaves no partial line, so no empty line follows', () => {
     let now = 1_000_000;
-    let budget = Infinity;
-    const full: Partial<FileSinkFs> = {
-      writeSync: (fd, buf, off, len) => {
-        if (budget <= 0) throw errnoError('ENOSPC');
-        const n = Math.min(len, budget);
-        budget -= n;
-        return REAL_FILE_SINK_FS.writeSync(fd, buf, off, n);
-      },
-    };
-    const sink = makeSink({ chunkBytes: 4096 }, { now: () => now, fs: full });
+    const disk = fillingDisk();
+    const sink = makeSink({ chunkBytes: 4096 }, { now: () => now, fs: disk.fs });
     const web = containerSender('web');
     for (let i = 0; i < 10; i++) sink.write(numbered(web, 'g', i));
     sink.flush();
     const file = path.join(dir, 'docker/web/syslog.log');
     const lineBytes = fs.statSync(file).size / 10;
-    budget = (lineBytes + 1) * 3; // exactly three of the next lines fit (two-digit numbers: one byte longer)
+    disk.budget = (lineBytes + 1) * 3; // exactly three of the next lines fit (two-digit numbers: one byte longer)
     for (let i = 10; i < 20; i++) sink.write(numbered(web, 'g', i));
     sink.flush();
-    budget = Infinity;
+    disk.budget = Infinity;
     now += RETRY_AFTER_MS;
     for (let i = 20; i < 25; i++) sink.write(numbered(web, 'g', i));
     sink.close();
